@@ -1,0 +1,14 @@
+export { configSchema, tableSchema, LAYERS } from './schema.js';
+export type {
+  ConfigInput,
+  EmbeddedRunnerConfig,
+  Layer,
+  OffloadConfig,
+  PartitionField,
+  RetryPolicy,
+  RunnerConfig,
+  SparkRunnerConfig,
+  TableConfig,
+  TableConfigInput,
+} from './schema.js';
+export { parseConfig, loadConfigFile, formatPath } from './load.js';

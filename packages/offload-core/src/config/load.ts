@@ -1,0 +1,76 @@
+import { readFile } from 'node:fs/promises';
+import { extname } from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { z } from 'zod';
+import { ConfigError, type ConfigIssue } from '../errors.js';
+import { configSchema, type OffloadConfig, type TableConfig } from './schema.js';
+
+/** `['tables', 1, 'timestampColumn']` → `tables[1].timestampColumn`. */
+export function formatPath(path: readonly PropertyKey[]): string {
+  return path
+    .map((part, i) => (typeof part === 'number' ? `[${part}]` : `${i === 0 ? '' : '.'}${String(part)}`))
+    .join('');
+}
+
+function issuesOf(error: z.ZodError): ConfigIssue[] {
+  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+}
+
+/**
+ * Secrets never live in the file: a URL carrying a password is refused so it
+ * is not committed by accident, and the password is read from the variable
+ * the file names.
+ */
+function secretIssues(clickhouseUrl: string): ConfigIssue[] {
+  if (clickhouseUrl === 'embedded') return [];
+  try {
+    const url = new URL(clickhouseUrl);
+    if (url.password) {
+      return [{ path: 'clickhouse.url', message: 'must not contain a password; set it in the variable named by clickhouse.passwordEnv' }];
+    }
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+      return [{ path: 'clickhouse.url', message: `expected an http(s) URL or "embedded", got ${JSON.stringify(clickhouseUrl)}` }];
+    }
+  } catch {
+    return [{ path: 'clickhouse.url', message: `expected an http(s) URL or "embedded", got ${JSON.stringify(clickhouseUrl)}` }];
+  }
+  return [];
+}
+
+/** Validates plain data (parsed YAML/JSON) into a config, reading secrets from `env`. */
+export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, source?: string): OffloadConfig {
+  const parsed = configSchema.safeParse(input);
+  const where = source === undefined ? {} : { source };
+  if (!parsed.success) throw new ConfigError(issuesOf(parsed.error), { ...where, cause: parsed.error });
+  const data = parsed.data;
+  const secrets = secretIssues(data.clickhouse.url);
+  if (secrets.length > 0) throw new ConfigError(secrets, where);
+  const tables: TableConfig[] = data.tables.map((table) => ({
+    ...table,
+    name: table.name ?? table.source.split('.')[1]!,
+    partitionBy: table.partitionBy ?? [{ column: table.timestampColumn, transform: 'day' }],
+  }));
+  return {
+    ...data,
+    tables,
+    clickhouse: { ...data.clickhouse, password: env[data.clickhouse.passwordEnv] },
+    databaseUrl: env[data.watermarkStore.urlEnv],
+  };
+}
+
+/** Reads a YAML (`.yaml`/`.yml`) or JSON file and validates it. */
+export async function loadConfigFile(path: string, env: NodeJS.ProcessEnv = {}): Promise<OffloadConfig> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (cause) {
+    throw new ConfigError([{ path: '', message: `cannot read config file ${path}: ${(cause as Error).message}` }], { cause });
+  }
+  let data: unknown;
+  try {
+    data = extname(path) === '.json' ? JSON.parse(text) : parseYaml(text);
+  } catch (cause) {
+    throw new ConfigError([{ path: '', message: `cannot parse ${path}: ${(cause as Error).message}` }], { source: path, cause });
+  }
+  return parseConfig(data, env, path);
+}

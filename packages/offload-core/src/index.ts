@@ -1,0 +1,87 @@
+/**
+ * @coldtier/offload-core — config, watermarks, job runners and the cycle
+ * orchestrator for offloading ClickHouse tables to Iceberg.
+ */
+export {
+  OffloadError,
+  ConfigError,
+  IdentifierError,
+  WatermarkConflictError,
+  LeaseUnavailableError,
+  UnknownTableError,
+  JobFailedError,
+  JOB_ERROR_TYPES,
+  errorTypeOf,
+  messageOf,
+} from './errors.js';
+export type { OffloadErrorKind, OffloadErrorOptions, ConfigIssue, JobErrorType } from './errors.js';
+
+export { systemClock, ManualClock } from './clock.js';
+export type { Clock } from './clock.js';
+export { silentLogger } from './logger.js';
+export type { Logger, LogFields } from './logger.js';
+
+export {
+  assertIdentifier,
+  isIdentifier,
+  parseQualifiedName,
+  quoteClickHouse,
+  quoteClickHouseQualified,
+  quotePostgres,
+} from './identifiers/index.js';
+export type { QualifiedName } from './identifiers/index.js';
+
+export { configSchema, tableSchema, LAYERS, parseConfig, loadConfigFile, formatPath } from './config/index.js';
+export type {
+  ConfigInput,
+  EmbeddedRunnerConfig,
+  Layer,
+  OffloadConfig,
+  PartitionField,
+  RetryPolicy,
+  RunnerConfig,
+  SparkRunnerConfig,
+  TableConfig,
+  TableConfigInput,
+} from './config/index.js';
+
+export {
+  INITIAL_CURSOR,
+  compareCursors,
+  cursorsEqual,
+  formatMicros,
+  parseMicros,
+  microsFromDate,
+  dateFromMicros,
+  cursorToJson,
+  cursorFromJson,
+  formatCursor,
+} from './watermark/cursor.js';
+export type { Cursor, CursorValue, CursorJson } from './watermark/cursor.js';
+export type { OffloadWindow } from './watermark/window.js';
+export type {
+  WatermarkStore,
+  WatermarkState,
+  WatermarkStatus,
+  Lease,
+  RunOutcome,
+  RunRecord,
+  RunStart,
+  RunSuccess,
+  RunFailure,
+  RunQuery,
+} from './watermark/store.js';
+
+export type { OffloadJob, JobResult, JobTimings, JobRunner } from './runner/contract.js';
+
+export { OffloadEvents } from './cycle/events.js';
+export type { OffloadEvent, OffloadEventType, OffloadEventListener } from './cycle/events.js';
+export type {
+  CycleReport,
+  CycleStatus,
+  SkipReason,
+  TableOutcome,
+  TableSucceeded,
+  TableFailed,
+  TableSkipped,
+} from './cycle/report.js';

@@ -1,0 +1,7 @@
+export { startPostgres, createDatabase, DEFAULT_PG_BIN } from './postgres.js';
+export type { PostgresServer, TestDatabase } from './postgres.js';
+export { startEmbeddedClickHouse } from './clickhouse.js';
+export type { EmbeddedClickHouse } from './clickhouse.js';
+export { createTempDir } from './temp.js';
+export type { TempDir } from './temp.js';
+export { createTestDatabase } from './vitest.js';

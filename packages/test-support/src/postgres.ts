@@ -1,0 +1,118 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtemp, rm, chown } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import pg from 'pg';
+
+const run = promisify(execFile);
+
+/** Where Debian puts the PostgreSQL 15 server binaries; override with `PG_BIN`. */
+export const DEFAULT_PG_BIN = '/usr/lib/postgresql/15/bin';
+
+/** A PostgreSQL server the tests can connect to. */
+export interface PostgresServer {
+  /** Connection URL of the `postgres` maintenance database. */
+  readonly url: string;
+  /** True when the server is a private cluster this helper started. */
+  readonly private: boolean;
+  stop(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address ? address.port : 0;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/**
+ * initdb refuses to run as root; in CI we are root, so the cluster is owned by
+ * the `postgres` system user that Debian's packages create.
+ */
+function asServerUser(argv: string[]): [string, string[]] {
+  if (process.getuid?.() !== 0) return [argv[0]!, argv.slice(1)];
+  const probe = spawnSync('id', ['-u', 'postgres']);
+  if (probe.status !== 0) {
+    throw new Error('running as root and no "postgres" user exists to own the test cluster');
+  }
+  return ['runuser', ['-u', 'postgres', '--', ...argv]];
+}
+
+async function runAsServerUser(argv: string[]): Promise<void> {
+  const [cmd, args] = asServerUser(argv);
+  await run(cmd, args, { env: { ...process.env, LC_ALL: 'C' } });
+}
+
+/**
+ * Starts a private PostgreSQL 15 cluster in a temp dir on a random loopback
+ * port, unless `DATABASE_URL` is set, in which case that server is used.
+ */
+export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promise<PostgresServer> {
+  if (env.DATABASE_URL) {
+    return { url: env.DATABASE_URL, private: false, stop: async () => {} };
+  }
+  const bin = env.PG_BIN ?? DEFAULT_PG_BIN;
+  const dir = await mkdtemp(join(tmpdir(), 'coldtier-pg-'));
+  const data = join(dir, 'data');
+  if (process.getuid?.() === 0) {
+    const { stdout } = await run('id', ['-u', 'postgres']);
+    const { stdout: gid } = await run('id', ['-g', 'postgres']);
+    await chown(dir, Number(stdout.trim()), Number(gid.trim()));
+  }
+  const port = await freePort();
+  await runAsServerUser([join(bin, 'initdb'), '-D', data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--no-sync']);
+  await runAsServerUser([
+    join(bin, 'pg_ctl'), '-D', data, '-l', join(dir, 'server.log'), '-w', '-t', '60',
+    '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
+    'start',
+  ]);
+  return {
+    url: `postgres://postgres@127.0.0.1:${port}/postgres`,
+    private: true,
+    async stop() {
+      await runAsServerUser([join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A database of its own for one test file, dropped by `drop()`. */
+export interface TestDatabase {
+  readonly url: string;
+  readonly name: string;
+  drop(): Promise<void>;
+}
+
+/** Creates a fresh, uniquely named database on the server at `serverUrl`. */
+export async function createDatabase(serverUrl: string): Promise<TestDatabase> {
+  const name = `coldtier_test_${process.pid}_${Math.random().toString(36).slice(2, 10)}`;
+  const admin = new pg.Client({ connectionString: serverUrl });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(serverUrl);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const client = new pg.Client({ connectionString: serverUrl });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
