@@ -1,7 +1,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { createClient, type ClickHouseClient } from '@clickhouse/client';
+import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 
 /** An embedded ClickHouse engine (chdb) behind the ordinary `@clickhouse/client` API. */
@@ -18,7 +18,10 @@ export interface EmbeddedClickHouse {
  */
 export async function startEmbeddedClickHouse(): Promise<EmbeddedClickHouse> {
   const path = await mkdtemp(join(tmpdir(), 'coldtier-chdb-'));
-  const client = createClient({ connection: createChdbConnection({ path }) });
+  // chdb types its Connection against @clickhouse/client-common, which
+  // @clickhouse/client now bundles under its own declarations; same shape.
+  const connection = createChdbConnection({ path }) as unknown as ClickHouseClientConfigOptions['connection'];
+  const client = createClient({ connection });
   return {
     client,
     path,
