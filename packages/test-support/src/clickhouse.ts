@@ -20,7 +20,7 @@ export async function startEmbeddedClickHouse(): Promise<EmbeddedClickHouse> {
   const path = await mkdtemp(join(tmpdir(), 'coldtier-chdb-'));
   // chdb types its Connection against @clickhouse/client-common, which
   // @clickhouse/client now bundles under its own declarations; same shape.
-  const connection = createChdbConnection({ path }) as unknown as ClickHouseClientConfigOptions['connection'];
+  const connection = createChdbConnection({ path }) as unknown as NonNullable<ClickHouseClientConfigOptions['connection']>;
   const client = createClient({ connection });
   return {
     client,
