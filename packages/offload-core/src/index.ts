@@ -19,6 +19,8 @@ export type { OffloadErrorKind, OffloadErrorOptions, ConfigIssue, JobErrorType }
 export { systemClock, ManualClock } from './clock.js';
 export type { Clock } from './clock.js';
 export { silentLogger } from './logger.js';
+export { logOffloadEvents, createLineLogger } from './logging/index.js';
+export type { LineLoggerOptions, LogLevel } from './logging/index.js';
 export type { Logger, LogFields } from './logger.js';
 
 export {

@@ -1,0 +1,3 @@
+export { logOffloadEvents } from './cycle-log.js';
+export { createLineLogger } from './human.js';
+export type { LineLoggerOptions, LogLevel } from './human.js';
