@@ -1,0 +1,3 @@
+export { nextAlignedTick, formatScheduleTime } from './aligned.js';
+export { CycleScheduler, realTimer } from './scheduler.js';
+export type { CycleFn, SchedulerOptions, SchedulerState, Timer } from './scheduler.js';
