@@ -73,6 +73,12 @@ export type {
   RunFailure,
   RunQuery,
 } from './watermark/store.js';
+export { PostgresWatermarkStore } from './watermark/postgres-store.js';
+export type { PostgresWatermarkStoreOptions } from './watermark/postgres-store.js';
+export { migrate, WATERMARK_MIGRATIONS, DEFAULT_WATERMARK_SCHEMA } from './watermark/migrations.js';
+export type { WatermarkMigration, MigrateOptions } from './watermark/migrations.js';
+export type { PgPool, PgPoolClient, PgQueryable } from './watermark/pg-client.js';
+export { MAX_ERROR_MESSAGE_LENGTH } from './watermark/rules.js';
 
 export type { OffloadJob, JobResult, JobTimings, JobRunner } from './runner/contract.js';
 
