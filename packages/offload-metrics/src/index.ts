@@ -1,0 +1,22 @@
+/**
+ * @coldtier/offload-metrics — the reference's Prometheus metrics on a registry
+ * the caller owns, a recorder fed by the orchestrator's events, and an exporter.
+ */
+export {
+  METRIC_NAMES,
+  REFERENCE_METRIC_NAMES,
+  DURATION_BUCKETS,
+  CYCLE_DURATION_BUCKETS,
+  ROWS_PER_SECOND_QUANTILES,
+  CYCLE_STATUSES,
+} from './names.js';
+export type { MetricName } from './names.js';
+
+export { createOffloadMetrics } from './metrics.js';
+export type { OffloadMetrics, OffloadMetricsOptions, MetricsTable, QuantileWindow } from './metrics.js';
+export type { FreshnessTracker, LagSource } from './freshness.js';
+export { recordOffloadEvents } from './recorder.js';
+
+export { renderOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from './openmetrics.js';
+export { startMetricsServer, prefersOpenMetrics, MetricsServerError } from './server.js';
+export type { MetricsServer, MetricsServerOptions, RouteHandler, RouteResponse } from './server.js';
