@@ -2,7 +2,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '!eslint.config.js', '**/spark/**'] },
+  { ignores: ['**/dist/**', '**/node_modules/**', '**/*.js', '!eslint.config.js', 'packages/*/spark/**'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -81,6 +81,23 @@ export type { PgPool, PgPoolClient, PgQueryable } from './watermark/pg-client.js
 export { MAX_ERROR_MESSAGE_LENGTH } from './watermark/rules.js';
 
 export type { OffloadJob, JobResult, JobTimings, JobRunner } from './runner/contract.js';
+export { classifyJobExit, CONNECTION_PATTERNS, OUT_OF_MEMORY_PATTERNS } from './runner/classify.js';
+export type { JobExit, JobExitContext, JobExitDetails } from './runner/classify.js';
+export {
+  SparkJobRunner,
+  buildJobArgs,
+  secretEnv,
+  CLICKHOUSE_PASSWORD_ENV,
+  CATALOG_PASSWORD_ENV,
+  RESULT_PREFIX,
+} from './runner/spark/index.js';
+export type {
+  SparkJobRunnerOptions,
+  ClickHouseJdbcSettings,
+  IcebergCatalogSettings,
+  JobConnections,
+  SpawnFunction,
+} from './runner/spark/index.js';
 
 export { OffloadEvents } from './cycle/events.js';
 export type { OffloadEvent, OffloadEventType, OffloadEventListener } from './cycle/events.js';
