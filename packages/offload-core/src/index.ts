@@ -99,6 +99,14 @@ export type {
   SpawnFunction,
 } from './runner/spark/index.js';
 
+export { planWindow } from './cycle/plan.js';
+export type { PlannedWindow } from './cycle/plan.js';
+export { buildDependencyGraph, DependencyCycleError } from './cycle/graph.js';
+export type { DependencyGraph } from './cycle/graph.js';
+export { CycleOrchestrator, runCycle, cycleStatus } from './cycle/orchestrator.js';
+export type { OrchestratorOptions, CycleOptions } from './cycle/orchestrator.js';
+export { backoffDelayMs } from './cycle/retry.js';
+export type { Sleep } from './cycle/retry.js';
 export { OffloadEvents } from './cycle/events.js';
 export type { OffloadEvent, OffloadEventType, OffloadEventListener } from './cycle/events.js';
 export type {

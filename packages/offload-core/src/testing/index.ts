@@ -6,3 +6,5 @@
  */
 export { InMemoryWatermarkStore } from './memory-store.js';
 export type { InMemoryWatermarkStoreOptions } from './memory-store.js';
+export { ScriptedJobRunner, InMemorySource, createGate } from './scripted-runner.js';
+export type { ScriptStep, SourceRow, CommittedRow, RecordedJob, ScriptedJobRunnerOptions, Gate } from './scripted-runner.js';
