@@ -1,0 +1,199 @@
+import { successRateExpr } from '../rules/alerts.js';
+import { resolveRuleInputs, type RuleOptions } from '../rules/generate.js';
+import { eq, promDuration, ruleWindows, selector } from '../rules/promql.js';
+import { METRIC_NAMES } from '../rules/series.js';
+import type { ThresholdSet } from '../thresholds/index.js';
+import { layOut, thresholdSteps, type Panel, type PanelSpec } from './panels.js';
+
+/** The dashboard's identity, kept from the reference so links keep working. */
+export const DASHBOARD_UID = 'iceberg-offload';
+export const DASHBOARD_TITLE = 'Iceberg Offload Pipeline';
+
+/** Same inputs as the rules, so panels and alerts share thresholds and windows. */
+export type DashboardOptions = Omit<RuleOptions, 'runbookBaseUrl'>;
+
+export interface GrafanaDashboard {
+  readonly uid: string;
+  readonly title: string;
+  readonly description: string;
+  readonly tags: readonly string[];
+  readonly timezone: string;
+  readonly editable: boolean;
+  readonly schemaVersion: number;
+  readonly version: number;
+  readonly refresh: string;
+  readonly time: { readonly from: string; readonly to: string };
+  readonly templating: { readonly list: readonly Record<string, unknown>[] };
+  readonly annotations: { readonly list: readonly unknown[] };
+  readonly panels: readonly Panel[];
+}
+
+const bars = (stacking: 'none' | 'normal') => ({
+  custom: { drawStyle: 'bars', fillOpacity: 80, stacking: { mode: stacking, group: 'A' }, thresholdsStyle: { mode: 'off' } },
+});
+const lines = (thresholdsStyle: 'off' | 'line' | 'dashed') => ({
+  custom: { drawStyle: 'line', lineWidth: 2, fillOpacity: 10, thresholdsStyle: { mode: thresholdsStyle } },
+});
+const statusColour = (status: string, color: string) => ({
+  matcher: { id: 'byName', options: status },
+  properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }],
+});
+
+/** The nine panels of the monitoring guide, in its order. */
+function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
+  const on = (name: string, ...matchers: readonly string[]) => selector(name, [eq('job', job), ...matchers]);
+  const windows = ruleWindows(set.scheduleMinutes);
+  const interval = promDuration(set.scheduleMinutes);
+  const quantile = (q: number, label: string) => ({
+    expr: `histogram_quantile(${q}, sum by (table, le) (increase(${on(`${METRIC_NAMES.durationSeconds}_bucket`)}[${windows.dashboard}])))`,
+    legend: `${label} {{table}}`,
+  });
+  return [
+    {
+      type: 'gauge',
+      title: 'Offload Lag',
+      description: 'Minutes since each table was last offloaded successfully.',
+      unit: 'm',
+      steps: thresholdSteps(set.get('lag')),
+      queries: [{ expr: `max by (table) (${on(METRIC_NAMES.lagMinutes)})`, legend: '{{table}}' }],
+      width: 8,
+      height: 6,
+      defaults: { min: 0, max: 2 * (set.get('lag').critical ?? 30) },
+      options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, showThresholdMarkers: true },
+    },
+    {
+      type: 'stat',
+      title: `Success Rate (${windows.successRate})`,
+      description: `Share of cycles with status success over two schedule intervals (${windows.successRate}); empty while no cycle finished.`,
+      unit: 'percent',
+      steps: thresholdSteps(set.get('successRate')),
+      queries: [{ expr: successRateExpr({ job, windows }), legend: 'success rate' }],
+      width: 8,
+      height: 6,
+      defaults: { min: 0, max: 100, decimals: 1 },
+      options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'background' },
+    },
+    {
+      type: 'stat',
+      title: 'Configured Tables',
+      description: 'Tables configured for offload; a sudden change means a configuration change.',
+      unit: 'none',
+      steps: [{ color: 'green', value: null }],
+      queries: [{ expr: `max(${on(METRIC_NAMES.tablesConfigured)})`, legend: 'tables' }],
+      width: 8,
+      height: 6,
+      options: { reduceOptions: { calcs: ['lastNotNull'], fields: '', values: false }, colorMode: 'value' },
+    },
+    {
+      type: 'timeseries',
+      title: 'Offload Rate (rows/second)',
+      description: "Throughput of each table's last offload that wrote rows; it holds between cycles.",
+      unit: 'rowsps',
+      steps: thresholdSteps(set.get('throughput')),
+      queries: [{ expr: `max by (table) (${on(METRIC_NAMES.lastRowsPerSecond)})`, legend: '{{table}}' }],
+      width: 12,
+      height: 8,
+      defaults: lines('dashed'),
+    },
+    {
+      type: 'timeseries',
+      title: 'Offload Duration (p50, p95, p99)',
+      description: `Per-table offload duration percentiles over ${windows.dashboard}, failed runs included.`,
+      unit: 's',
+      steps: thresholdSteps(set.get('tableDuration')),
+      queries: [quantile(0.5, 'p50'), quantile(0.95, 'p95'), quantile(0.99, 'p99')],
+      width: 12,
+      height: 8,
+      defaults: lines('dashed'),
+    },
+    {
+      type: 'timeseries',
+      title: `Cycle Duration (${set.scheduleMinutes}-min target)`,
+      description: 'Duration of the last finished cycle, coloured by the cycle thresholds.',
+      unit: 's',
+      steps: thresholdSteps(set.get('cycleDuration')),
+      queries: [{ expr: `max(${on(METRIC_NAMES.lastCycleDurationSeconds)})`, legend: 'last cycle' }],
+      width: 12,
+      height: 8,
+      defaults: { ...bars('none'), color: { mode: 'thresholds' } },
+    },
+    {
+      type: 'timeseries',
+      title: 'Error Rate (errors/minute)',
+      description: `Failed offload attempts per minute by table and error type, over ${windows.dashboard}.`,
+      unit: 'short',
+      steps: thresholdSteps(set.get('errorRate')),
+      queries: [
+        {
+          expr: `sum by (table, error_type) (rate(${on(METRIC_NAMES.errorsTotal)}[${windows.dashboard}])) * 60`,
+          legend: '{{table}} {{error_type}}',
+        },
+      ],
+      width: 12,
+      height: 8,
+      defaults: lines('dashed'),
+    },
+    {
+      type: 'timeseries',
+      title: 'Throughput Quantiles (p50, p90, p99)',
+      description: 'Rows per second of productive runs, summary quantiles per table.',
+      unit: 'rowsps',
+      steps: thresholdSteps(set.get('throughput')),
+      queries: [
+        {
+          expr: `max by (table, quantile) (${on(METRIC_NAMES.rowsPerSecond, 'quantile=~"0.5|0.9|0.99"')})`,
+          legend: '{{table}} q{{quantile}}',
+        },
+      ],
+      width: 12,
+      height: 8,
+      defaults: lines('off'),
+    },
+    {
+      type: 'timeseries',
+      title: 'Cycle Status Distribution',
+      description: `Cycles per status, one bar per schedule interval (${interval}).`,
+      unit: 'short',
+      steps: [{ color: 'green', value: null }],
+      queries: [{ expr: `sum by (status) (increase(${on(METRIC_NAMES.cyclesTotal)}[${interval}]))`, legend: '{{status}}', interval }],
+      width: 24,
+      height: 8,
+      defaults: bars('normal'),
+      overrides: [statusColour('success', 'green'), statusColour('partial', 'yellow'), statusColour('failed', 'red')],
+    },
+  ];
+}
+
+/**
+ * The reference's "Iceberg Offload Pipeline" dashboard (uid `iceberg-offload`)
+ * with the guide's nine panels, thresholds from the threshold table and
+ * queries over series the exporter produces, on a `${DS_PROMETHEUS}`
+ * datasource variable.
+ *
+ * @throws ConfigError when the schedule and the thresholds disagree, or the job name is unusable.
+ */
+export function generateGrafanaDashboard(options: DashboardOptions = {}): GrafanaDashboard {
+  const { thresholds, job } = resolveRuleInputs(options);
+  return {
+    uid: DASHBOARD_UID,
+    title: DASHBOARD_TITLE,
+    description: `Coldtier offload to Iceberg, ${thresholds.scheduleMinutes}-minute schedule. Generated by @coldtier/offload-diagnostics.`,
+    tags: ['coldtier', 'iceberg', 'offload'],
+    timezone: 'browser',
+    editable: true,
+    schemaVersion: 39,
+    version: 1,
+    refresh: '30s',
+    time: { from: 'now-1h', to: 'now' },
+    templating: {
+      list: [{ name: 'DS_PROMETHEUS', label: 'Prometheus', type: 'datasource', query: 'prometheus', hide: 0, current: {} }],
+    },
+    annotations: { list: [] },
+    panels: layOut(panelSpecs(thresholds, job)),
+  };
+}
+
+/** The dashboard as JSON for Grafana provisioning or import. */
+export function renderGrafanaDashboard(options: DashboardOptions = {}): string {
+  return `${JSON.stringify(generateGrafanaDashboard(options), null, 2)}\n`;
+}
