@@ -82,3 +82,41 @@ export {
   thresholdSteps,
 } from './dashboard/index.js';
 export type { DashboardOptions, GrafanaDashboard, Panel, PanelTarget, ThresholdStep, GridPos } from './dashboard/index.js';
+
+export {
+  runDiagnostics,
+  DEFAULT_DIAGNOSTIC_HOURS,
+  DEFAULT_SPIKE_RATIO,
+  osHostProbe,
+  clickHousePingProbe,
+} from './runbook/index.js';
+export type {
+  DiagnosticsOptions,
+  CycleSummary,
+  HostProbe,
+  NetworkProbe,
+  RoundTrips,
+  DiagnosticReport,
+  DiagnosticSteps,
+  StepName,
+  StepResult,
+  StepStatus,
+  Finding,
+  FindingSeverity,
+  Evidence,
+  Scenario,
+  Verdict,
+  CycleDurations,
+  TableDurations,
+  TableVolume,
+  HourCount,
+  Resources,
+  HostSample,
+  NetworkSample,
+  QueryPerformance,
+  TableQueries,
+  LoggedQuery,
+  RunningQuery,
+  TableParts,
+  TableWatermark,
+} from './runbook/index.js';
