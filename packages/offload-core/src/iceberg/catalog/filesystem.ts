@@ -1,0 +1,158 @@
+import { mkdir, readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { systemClock, type Clock } from '../../clock.js';
+import { OffloadError, UnknownTableError } from '../../errors.js';
+import { FileAlreadyExistsError } from '../io/file-io.js';
+import { LocalFileIO, localPath } from '../io/local.js';
+import { tableMetadataFromJson, tableMetadataToJson, type TableMetadata } from '../spec/table-metadata.js';
+import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
+import {
+  CommitConflictError,
+  TableAlreadyExistsError,
+  formatIdentifier,
+  type Catalog,
+  type CommitOptions,
+  type CreateTableRequest,
+  type LoadedTable,
+  type TableIdentifier,
+} from './catalog.js';
+import { initialMetadata, nextMetadata } from './metadata-update.js';
+
+export interface FilesystemCatalogOptions {
+  /** Warehouse root: a local path or file:// URI. */
+  readonly warehouse: string;
+  readonly clock?: Clock;
+}
+
+const VERSION_FILE = /^v(\d+)\.metadata\.json$/;
+
+/**
+ * Iceberg's Hadoop catalog layout on a local filesystem, readable by Spark's
+ * `type=hadoop` catalog: `<warehouse>/<ns...>/<table>/metadata/v<N>.metadata.json`
+ * plus `version-hint.text`. A commit creates `v<N+1>` with an atomic
+ * create-if-absent (hard link), so of two writers racing from `v<N>` one
+ * wins and the other gets {@link CommitConflictError}. The hint is advisory:
+ * loads probe past it for newer versions, as Iceberg's HadoopTableOperations does.
+ */
+export class FilesystemCatalog implements Catalog {
+  readonly io = new LocalFileIO();
+  readonly #warehouse: string;
+  readonly #clock: Clock;
+
+  constructor(options: FilesystemCatalogOptions) {
+    this.#warehouse = options.warehouse.replace(/\/+$/, '');
+    this.#clock = options.clock ?? systemClock;
+  }
+
+  /** Where a table lives: `<warehouse>/<ns...>/<name>`. */
+  tableLocation(id: TableIdentifier): string {
+    return [this.#warehouse, ...id.namespace, id.name].join('/');
+  }
+
+  async listNamespaces(): Promise<string[][]> {
+    const root = localPath(this.#warehouse);
+    const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
+    const out: string[][] = [];
+    for (const e of entries) {
+      if (e.isDirectory() && !(await isDirectory(join(root, e.name, 'metadata')))) out.push([e.name]);
+    }
+    return out;
+  }
+
+  async createNamespace(namespace: readonly string[]): Promise<void> {
+    await mkdir(localPath([this.#warehouse, ...namespace].join('/')), { recursive: true });
+  }
+
+  async tableExists(id: TableIdentifier): Promise<boolean> {
+    return (await this.#currentVersion(id)) !== undefined;
+  }
+
+  async loadTable(id: TableIdentifier): Promise<LoadedTable> {
+    const version = await this.#currentVersion(id);
+    if (version === undefined) throw new UnknownTableError(formatIdentifier(id), `no Iceberg metadata under ${this.tableLocation(id)}`);
+    return this.#read(id, version);
+  }
+
+  async createTable(id: TableIdentifier, request: CreateTableRequest): Promise<LoadedTable> {
+    const location = this.tableLocation(id);
+    if (request.location !== undefined && request.location.replace(/\/+$/, '') !== location) {
+      throw new TableAlreadyExistsError(`${formatIdentifier(id)} (the Hadoop layout fixes the location at ${location})`);
+    }
+    const metadata = initialMetadata(location, request, this.#clock);
+    try {
+      return await this.#write(id, 1, metadata);
+    } catch (error) {
+      if (error instanceof FileAlreadyExistsError) throw new TableAlreadyExistsError(formatIdentifier(id));
+      throw error;
+    }
+  }
+
+  async commitTable(
+    id: TableIdentifier,
+    requirements: readonly TableRequirement[],
+    updates: readonly TableUpdate[],
+    options: CommitOptions = {},
+  ): Promise<LoadedTable> {
+    if (options.inTransaction) {
+      throw new OffloadError('config', `commit to ${formatIdentifier(id)}: the filesystem catalog cannot run a database hook atomically`, {
+        table: formatIdentifier(id),
+      });
+    }
+    const version = await this.#currentVersion(id);
+    if (version === undefined) throw new UnknownTableError(formatIdentifier(id));
+    const current = await this.#read(id, version);
+    const next = nextMetadata(current, requirements, updates, this.#clock);
+    try {
+      return await this.#write(id, version + 1, next);
+    } catch (error) {
+      if (error instanceof FileAlreadyExistsError) {
+        throw new CommitConflictError(formatIdentifier(id), `version ${version + 1} was written by another writer`, { cause: error });
+      }
+      throw error;
+    }
+  }
+
+  #metadataDir(id: TableIdentifier): string {
+    return `${this.tableLocation(id)}/metadata`;
+  }
+
+  async #read(id: TableIdentifier, version: number): Promise<LoadedTable> {
+    const metadataLocation = `${this.#metadataDir(id)}/v${version}.metadata.json`;
+    const text = Buffer.from(await this.io.read(metadataLocation)).toString('utf8');
+    return { identifier: id, metadata: tableMetadataFromJson(text, metadataLocation), metadataLocation };
+  }
+
+  async #write(id: TableIdentifier, version: number, metadata: TableMetadata): Promise<LoadedTable> {
+    const metadataLocation = `${this.#metadataDir(id)}/v${version}.metadata.json`;
+    await this.io.create(metadataLocation, Buffer.from(tableMetadataToJson(metadata), 'utf8'));
+    // Best effort, like Hadoop: a stale hint only costs readers a few probes.
+    await this.io.write(`${this.#metadataDir(id)}/version-hint.text`, Buffer.from(String(version), 'utf8')).catch(() => undefined);
+    return { identifier: id, metadata, metadataLocation };
+  }
+
+  /** The newest version: from the hint (or a directory listing), then probing forward. */
+  async #currentVersion(id: TableIdentifier): Promise<number | undefined> {
+    const dir = this.#metadataDir(id);
+    let version: number | undefined;
+    try {
+      const hint = Number(Buffer.from(await this.io.read(`${dir}/version-hint.text`)).toString('utf8').trim());
+      if (Number.isInteger(hint) && hint > 0 && (await this.io.exists(`${dir}/v${hint}.metadata.json`))) version = hint;
+    } catch {
+      // No hint: fall back to listing.
+    }
+    if (version === undefined) {
+      const versions = (await this.io.list(dir))
+        .map((p) => VERSION_FILE.exec(p.slice(p.lastIndexOf('/') + 1))?.[1])
+        .filter((v): v is string => v !== undefined)
+        .map(Number);
+      if (versions.length === 0) return undefined;
+      version = Math.max(...versions);
+    }
+    while (await this.io.exists(`${dir}/v${version + 1}.metadata.json`)) version++;
+    return version;
+  }
+}
+
+async function isDirectory(path: string): Promise<boolean> {
+  return stat(path).then((s) => s.isDirectory(), () => false);
+}

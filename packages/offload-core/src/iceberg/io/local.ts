@@ -1,0 +1,79 @@
+import { randomUUID } from 'node:crypto';
+import { access, link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { dirname, join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { FileAlreadyExistsError, type FileIO } from './file-io.js';
+
+/** A local path from a plain path or a `file:` URI (`file:/a`, `file:///a`). */
+export function localPath(location: string): string {
+  if (!location.startsWith('file:')) return location;
+  // Hadoop writes `file:/a/b`; the WHATWG parser accepts it, so normalise through it.
+  return fileURLToPath(new URL(location));
+}
+
+/** The `file://` URI of an absolute local path. */
+export function fileUri(path: string): string {
+  return pathToFileURL(path).href;
+}
+
+/**
+ * FileIO over the local filesystem. Writes go to a temporary sibling and are
+ * renamed (replace) or hard-linked (create) into place, so a reader never
+ * sees a half-written file and `create` is atomic even across processes:
+ * link(2) fails with EEXIST when the target exists.
+ */
+export class LocalFileIO implements FileIO {
+  async read(location: string): Promise<Uint8Array> {
+    return readFile(localPath(location));
+  }
+
+  async write(location: string, data: Uint8Array): Promise<void> {
+    const path = localPath(location);
+    const tmp = await this.#stage(path, data);
+    await rename(tmp, path);
+  }
+
+  async create(location: string, data: Uint8Array): Promise<void> {
+    const path = localPath(location);
+    const tmp = await this.#stage(path, data);
+    try {
+      await link(tmp, path);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'EEXIST') throw new FileAlreadyExistsError(location, { cause: error });
+      throw error;
+    } finally {
+      await unlink(tmp).catch(() => undefined);
+    }
+  }
+
+  async exists(location: string): Promise<boolean> {
+    try {
+      await access(localPath(location));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  async delete(location: string): Promise<void> {
+    await rm(localPath(location), { force: true });
+  }
+
+  async list(prefix: string): Promise<string[]> {
+    const dir = localPath(prefix);
+    try {
+      const names = await readdir(dir);
+      return names.map((n) => (prefix.startsWith('file:') ? `${prefix.replace(/\/+$/, '')}/${n}` : join(dir, n)));
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
+      throw error;
+    }
+  }
+
+  async #stage(path: string, data: Uint8Array): Promise<string> {
+    await mkdir(dirname(path), { recursive: true });
+    const tmp = join(dirname(path), `.${randomUUID()}.tmp`);
+    await writeFile(tmp, data);
+    return tmp;
+  }
+}

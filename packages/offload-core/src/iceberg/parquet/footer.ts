@@ -1,0 +1,152 @@
+import { open } from 'node:fs/promises';
+import { OffloadError } from '../../errors.js';
+import { ThriftDecodeError, decodeStruct, encodeStruct, getI32, getString, getStructList, TType } from './thrift-compact.js';
+import type { ThriftStruct } from './thrift-compact.js';
+
+/**
+ * Reading and replacing a Parquet file's footer (the Thrift `FileMetaData`
+ * after the last column chunk). Field numbers follow parquet-format's
+ * parquet.thrift; everything is kept as a generic Thrift tree so unknown
+ * fields survive a rewrite.
+ */
+export const FileMetaDataField = { version: 1, schema: 2, numRows: 3, rowGroups: 4, keyValueMetadata: 5, createdBy: 6 } as const;
+export const SchemaElementField = {
+  type: 1,
+  typeLength: 2,
+  repetitionType: 3,
+  name: 4,
+  numChildren: 5,
+  convertedType: 6,
+  scale: 7,
+  precision: 8,
+  fieldId: 9,
+  logicalType: 10,
+} as const;
+
+export const PhysicalType = { BOOLEAN: 0, INT32: 1, INT64: 2, INT96: 3, FLOAT: 4, DOUBLE: 5, BYTE_ARRAY: 6, FIXED_LEN_BYTE_ARRAY: 7 } as const;
+export const Repetition = { REQUIRED: 0, OPTIONAL: 1, REPEATED: 2 } as const;
+/** ConvertedType values that mark LIST and MAP groups in legacy writers. */
+export const ConvertedType = { MAP: 1, MAP_KEY_VALUE: 2, LIST: 3, DECIMAL: 5 } as const;
+/** LogicalType union members used here. */
+export const LogicalTypeField = { MAP: 2, LIST: 3, DECIMAL: 5, TIMESTAMP: 8 } as const;
+
+const MAGIC = new TextEncoder().encode('PAR1');
+
+/** The file is not a Parquet file this code can read, or its footer is damaged. */
+export class ParquetFooterError extends OffloadError {
+  readonly path: string;
+  constructor(path: string, message: string, options: { table?: string; cause?: unknown } = {}) {
+    super('internal', `${path}: ${message}`, options);
+    this.path = path;
+  }
+}
+
+export interface ParquetFooter {
+  readonly metadata: ThriftStruct;
+  /** Byte offset where the footer starts (= end of the last column chunk / index). */
+  readonly footerStart: number;
+  readonly fileSize: number;
+}
+
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/** Reads the footer of a local Parquet file without reading its data pages. */
+export async function readParquetFooter(path: string): Promise<ParquetFooter> {
+  const handle = await open(path, 'r');
+  try {
+    const { size } = await handle.stat();
+    if (size < 12) throw new ParquetFooterError(path, `${size} bytes is too small for a Parquet file`);
+    const head = new Uint8Array(4);
+    await handle.read(head, 0, 4, 0);
+    const tail = new Uint8Array(8);
+    await handle.read(tail, 0, 8, size - 8);
+    if (!sameBytes(head, MAGIC) || !sameBytes(tail.subarray(4), MAGIC)) {
+      // `PARE` marks an encrypted footer; anything else is a truncated or non-Parquet file.
+      throw new ParquetFooterError(path, 'missing PAR1 magic: not a Parquet file, truncated, or footer-encrypted');
+    }
+    const length = new DataView(tail.buffer).getUint32(0, true);
+    const footerStart = size - 8 - length;
+    if (footerStart < 4) throw new ParquetFooterError(path, `footer length ${length} exceeds the file size ${size}`);
+    const bytes = new Uint8Array(length);
+    await handle.read(bytes, 0, length, footerStart);
+    try {
+      const { struct, end } = decodeStruct(bytes);
+      if (end !== length) throw new ThriftDecodeError(`footer decoded to ${end} of ${length} bytes`);
+      return { metadata: struct, footerStart, fileSize: size };
+    } catch (cause) {
+      throw new ParquetFooterError(path, 'cannot decode the FileMetaData footer', { cause });
+    }
+  } finally {
+    await handle.close();
+  }
+}
+
+/**
+ * Replaces the footer in place: truncates at the old footer's start and
+ * appends the new one with its length and magic. Data pages, page indexes and
+ * bloom filters precede the footer, and every offset that points at them is
+ * absolute, so they stay valid. Returns the new file size.
+ */
+export async function writeParquetFooter(path: string, footer: ParquetFooter, metadata: ThriftStruct): Promise<number> {
+  const encoded = encodeStruct(metadata);
+  const trailer = new Uint8Array(8);
+  new DataView(trailer.buffer).setUint32(0, encoded.length, true);
+  trailer.set(MAGIC, 4);
+  const handle = await open(path, 'r+');
+  try {
+    await handle.truncate(footer.footerStart);
+    await handle.write(encoded, 0, encoded.length, footer.footerStart);
+    await handle.write(trailer, 0, trailer.length, footer.footerStart + encoded.length);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  return footer.footerStart + encoded.length + trailer.length;
+}
+
+/** A Parquet schema element with its children, rebuilt from the flat depth-first list. */
+export interface SchemaNode {
+  /** Index in the footer's flat `schema` list. */
+  readonly index: number;
+  readonly element: ThriftStruct;
+  readonly name: string;
+  readonly repetition: number | undefined;
+  readonly children: readonly SchemaNode[];
+}
+
+/** Builds the schema tree; the root is the message element. */
+export function schemaTree(metadata: ThriftStruct): SchemaNode {
+  const elements = getStructList(metadata, FileMetaDataField.schema, 'FileMetaData');
+  let next = 0;
+  const build = (): SchemaNode => {
+    const index = next++;
+    const element = elements[index];
+    if (element === undefined) throw new ThriftDecodeError('schema list ends inside a group');
+    const count = getI32(element, SchemaElementField.numChildren, 'SchemaElement') ?? 0;
+    const children: SchemaNode[] = [];
+    for (let i = 0; i < count; i++) children.push(build());
+    return {
+      index,
+      element,
+      name: getString(element, SchemaElementField.name, 'SchemaElement') ?? '',
+      repetition: getI32(element, SchemaElementField.repetitionType, 'SchemaElement'),
+      children,
+    };
+  };
+  const root = build();
+  if (next !== elements.length) throw new ThriftDecodeError(`schema tree covers ${next} of ${elements.length} elements`);
+  return root;
+}
+
+/** Replaces the footer's schema list. */
+export function withSchema(metadata: ThriftStruct, elements: readonly ThriftStruct[]): ThriftStruct {
+  const copy = new Map(metadata);
+  copy.set(FileMetaDataField.schema, {
+    type: TType.List,
+    elementType: TType.Struct,
+    value: elements.map((value) => ({ type: TType.Struct, value })),
+  });
+  return copy;
+}

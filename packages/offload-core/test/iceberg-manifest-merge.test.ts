@@ -1,0 +1,76 @@
+import { createTempDir, type TempDir } from '@coldtier/test-support';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
+import { ManifestEntryStatus } from '../src/iceberg/spec/manifest.js';
+import { currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
+import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
+import { listLiveDataFiles, mainAncestry, readManifestEntries, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
+import { fakeDataFile, tradesSchema } from './iceberg-helpers.js';
+
+describe('manifest merging on append', () => {
+  let dir: TempDir;
+  let catalog: FilesystemCatalog;
+  const id = { namespace: ['cold'], name: 'trades' };
+
+  beforeEach(async () => {
+    dir = await createTempDir();
+    catalog = new FilesystemCatalog({ warehouse: dir.path });
+  });
+  afterEach(() => dir.remove());
+
+  it('keeps the manifest list under the default bound over 150 appends with every record intact', { timeout: 120_000 }, async () => {
+    await catalog.createTable(id, { schema: tradesSchema, spec: { 'spec-id': 0, fields: [] } });
+    let maxManifests = 0;
+    for (let i = 0; i < 150; i++) {
+      const { snapshot } = await fastAppend(catalog, id, [fakeDataFile(`/data/f${i}.parquet`, i + 1)]);
+      maxManifests = Math.max(maxManifests, (await readSnapshotManifests(catalog.io, snapshot)).length);
+    }
+    expect(maxManifests).toBeLessThanOrEqual(100);
+    const { metadata } = await catalog.loadTable(id);
+    const snapshot = currentSnapshot(metadata);
+    if (!snapshot) throw new Error('table has snapshots');
+    const manifests = await readSnapshotManifests(catalog.io, snapshot);
+    expect(manifests.length).toBeLessThan(100);
+    const live = await listLiveDataFiles(catalog.io, metadata);
+    expect(live).toHaveLength(150);
+    expect(live.reduce((n, f) => n + f.dataFile.recordCount, 0n)).toBe(BigInt((150 * 151) / 2));
+    expect(snapshot.summary['total-records']).toBe(String((150 * 151) / 2));
+    expect(manifests.reduce((n, m) => n + m.addedRowsCount + m.existingRowsCount, 0n)).toBe(BigInt((150 * 151) / 2));
+  });
+
+  it('rewrites merged entries as EXISTING with their original snapshot ids and sequence numbers', async () => {
+    await catalog.createTable(id, {
+      schema: tradesSchema,
+      spec: { 'spec-id': 0, fields: [] },
+      properties: { 'commit.manifest.min-count-to-merge': '3' },
+    });
+    for (let i = 0; i < 3; i++) await fastAppend(catalog, id, [fakeDataFile(`/data/f${i}.parquet`, 1)]);
+    const { metadata } = await catalog.loadTable(id);
+    const snapshot = currentSnapshot(metadata);
+    if (!snapshot) throw new Error('table has snapshots');
+    const manifests = await readSnapshotManifests(catalog.io, snapshot);
+    expect(manifests.map((m) => [m.addedFilesCount, m.existingFilesCount])).toEqual([
+      [1, 0],
+      [0, 2],
+    ]);
+    expect(manifests[1]?.minSequenceNumber).toBe(1n);
+    expect(manifests[1]?.sequenceNumber).toBe(3n);
+    const [first, second] = mainAncestry(metadata).reverse();
+    const merged = await readManifestEntries(catalog.io, metadata, manifests[1]!);
+    expect(merged.map((e) => [e.dataFile.filePath, e.status, e.snapshotId, e.sequenceNumber])).toEqual([
+      ['/data/f1.parquet', ManifestEntryStatus.EXISTING, second?.snapshotId, 2n],
+      ['/data/f0.parquet', ManifestEntryStatus.EXISTING, first?.snapshotId, 1n],
+    ]);
+  });
+
+  it('does not merge when the table disables it', async () => {
+    await catalog.createTable(id, {
+      schema: tradesSchema,
+      spec: { 'spec-id': 0, fields: [] },
+      properties: { 'commit.manifest.min-count-to-merge': '2', 'commit.manifest-merge.enabled': 'false' },
+    });
+    for (let i = 0; i < 4; i++) await fastAppend(catalog, id, [fakeDataFile(`/data/f${i}.parquet`, 1)]);
+    const { metadata } = await catalog.loadTable(id);
+    expect(await readSnapshotManifests(catalog.io, currentSnapshot(metadata)!)).toHaveLength(4);
+  });
+});
