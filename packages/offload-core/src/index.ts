@@ -73,6 +73,8 @@ export type {
   RunFailure,
   RunQuery,
 } from './watermark/store.js';
+export { checkCursorUniqueness } from './source/index.js';
+export type { CursorUniqueness, CursorUniquenessOptions, DuplicateCursor } from './source/index.js';
 export { PostgresWatermarkStore } from './watermark/postgres-store.js';
 export type { PostgresWatermarkStoreOptions } from './watermark/postgres-store.js';
 export { migrate, WATERMARK_MIGRATIONS, DEFAULT_WATERMARK_SCHEMA } from './watermark/migrations.js';

@@ -1,0 +1,2 @@
+export { checkCursorUniqueness } from './cursor-uniqueness.js';
+export type { CursorUniqueness, CursorUniquenessOptions, DuplicateCursor } from './cursor-uniqueness.js';
