@@ -77,12 +77,37 @@ export { checkCursorUniqueness } from './source/index.js';
 export type { CursorUniqueness, CursorUniquenessOptions, DuplicateCursor } from './source/index.js';
 export { PostgresWatermarkStore } from './watermark/postgres-store.js';
 export type { PostgresWatermarkStoreOptions } from './watermark/postgres-store.js';
-export { migrate, WATERMARK_MIGRATIONS, DEFAULT_WATERMARK_SCHEMA } from './watermark/migrations.js';
+export { migrate, pendingMigrations, WATERMARK_MIGRATIONS, DEFAULT_WATERMARK_SCHEMA } from './watermark/migrations.js';
 export type { WatermarkMigration, MigrateOptions } from './watermark/migrations.js';
 export type { PgPool, PgPoolClient, PgQueryable } from './watermark/pg-client.js';
 export { MAX_ERROR_MESSAGE_LENGTH } from './watermark/rules.js';
 
 export type { OffloadJob, JobResult, JobTimings, JobRunner } from './runner/contract.js';
+export {
+  EmbeddedIcebergRunner,
+  classifyEmbeddedFailure,
+  SUMMARY_RUN_ID,
+  SUMMARY_SOURCE_TABLE,
+  SUMMARY_WATERMARK,
+  coldtierSummary,
+  committedWatermarkOf,
+  TARGET_TABLE_PROPERTIES,
+  partitionSpecFor,
+  prepareTarget,
+  selectColumns,
+  targetIdentifier,
+  findOrphanDataFiles,
+  cleanOrphanDataFiles,
+} from './runner/embedded/index.js';
+export type {
+  EmbeddedIcebergRunnerOptions,
+  EmbeddedStage,
+  EmbeddedStageInfo,
+  TransactionalWatermarkStore,
+  PreparedTarget,
+  OrphanDataFile,
+  OrphanScanOptions,
+} from './runner/embedded/index.js';
 export { classifyJobExit, CONNECTION_PATTERNS, OUT_OF_MEMORY_PATTERNS } from './runner/classify.js';
 export type { JobExit, JobExitContext, JobExitDetails } from './runner/classify.js';
 export {

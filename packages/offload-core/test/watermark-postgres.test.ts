@@ -6,7 +6,7 @@ import { ManualClock } from '../src/clock.js';
 import { IdentifierError, LeaseUnavailableError, WatermarkConflictError } from '../src/errors.js';
 import { INITIAL_CURSOR } from '../src/watermark/cursor.js';
 import type { Cursor } from '../src/watermark/cursor.js';
-import { WATERMARK_MIGRATIONS, migrate } from '../src/watermark/migrations.js';
+import { WATERMARK_MIGRATIONS, migrate, pendingMigrations } from '../src/watermark/migrations.js';
 import { PostgresWatermarkStore } from '../src/watermark/postgres-store.js';
 
 let database: TestDatabase;
@@ -48,6 +48,17 @@ describe('migrate', () => {
     expect(await recordedVersions(pool, schema)).toEqual(ALL_VERSIONS);
     const names = await pool.query<{ name: string }>(`SELECT name FROM "${schema}".coldtier_schema_migrations ORDER BY version`);
     expect(names.rows.map((r) => r.name)).toEqual(WATERMARK_MIGRATIONS.map((m) => m.name));
+  });
+
+  it('reports pending migrations without applying them', async () => {
+    const pool = newPool();
+    const schema = nextSchema();
+    expect(await pendingMigrations(pool, { schema })).toEqual(ALL_VERSIONS);
+    expect(await pendingMigrations(pool, { schema })).toEqual(ALL_VERSIONS);
+    await migrate(pool, { schema, migrations: WATERMARK_MIGRATIONS.slice(0, 1) });
+    expect(await pendingMigrations(pool, { schema })).toEqual(ALL_VERSIONS.slice(1));
+    await migrate(pool, { schema });
+    expect(await pendingMigrations(pool, { schema })).toEqual([]);
   });
 
   it('lets several processes migrate at once, recording each version once', async () => {

@@ -157,6 +157,24 @@ export function describeWatermarkStoreConformance(name: string, factory: Waterma
         expect(state?.lastSuccessfulRunAt).toEqual(clock.now());
       });
 
+      it('treats completing a completed run again with the same cursor as a no-op', async () => {
+        const lease = await store.acquireLease('t', 'w1', MINUTE);
+        const runId = await startedRun(lease);
+        const success = { runId, window: windowAfter(INITIAL_CURSOR), cursor: cursor(T, 4n), rows: 4, durationSeconds: 2, snapshotId: 's1' };
+        const first = await store.completeRun(lease, success);
+        clock.advance(MINUTE / 2);
+        const again = await store.completeRun(lease, { ...success, durationSeconds: 3 });
+        expect(again).toEqual(first);
+        expect(await store.get('t')).toEqual(first);
+        // Another cursor is not a repeat: the compare-and-set refuses it as usual.
+        const other = store.completeRun(lease, { ...success, cursor: cursor(T, 5n) });
+        await expect(other).rejects.toBeInstanceOf(WatermarkConflictError);
+        // Neither is a repeat by a writer whose lease was taken over.
+        clock.advance(MINUTE);
+        await store.acquireLease('t', 'w2', MINUTE);
+        await expect(store.completeRun(lease, success)).rejects.toBeInstanceOf(WatermarkConflictError);
+      });
+
       it('refuses to complete a run that was never started', async () => {
         const lease = await store.acquireLease('t', 'w1', MINUTE);
         const done = store.completeRun(lease, { runId: 'nope', window: windowAfter(INITIAL_CURSOR), cursor: cursor(T, 1n), rows: 1, durationSeconds: 1, snapshotId: null });

@@ -85,6 +85,7 @@ export type { DashboardOptions, GrafanaDashboard, Panel, PanelTarget, ThresholdS
 
 export {
   runDiagnostics,
+  formatDiagnosticReport,
   DEFAULT_DIAGNOSTIC_HOURS,
   DEFAULT_SPIKE_RATIO,
   osHostProbe,

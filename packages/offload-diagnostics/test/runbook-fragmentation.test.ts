@@ -3,7 +3,7 @@ import { ManualClock } from '@coldtier/offload-core';
 import type { TableConfig } from '@coldtier/offload-core';
 import { startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse } from '@coldtier/test-support';
-import { runDiagnostics } from '../src/runbook/index.js';
+import { formatDiagnosticReport, runDiagnostics } from '../src/runbook/index.js';
 import type { DiagnosticsOptions } from '../src/runbook/index.js';
 import { NOW, createSourceTable, fastNetwork, insertHour, quickCycles, quietHost, startStore } from './runbook-fixtures.js';
 
@@ -71,6 +71,14 @@ describe('runbook diagnostics of a fragmented table', () => {
     expect(kraken.map((f) => [f.scenario, f.severity])).toEqual([['fragmentation', 'warning']]);
     expect(report.findings.filter((f) => f.table === 'bronze_trades_coinbase')).toEqual([]);
     expect(report.verdict).toMatchObject({ status: 'critical', scenarios: ['fragmentation'] });
+  });
+
+  it('reads as a terminal report: verdict first, then each finding with its actions', async () => {
+    const text = formatDiagnosticReport(await runDiagnostics(options)).split('\n');
+    expect(text[0]).toMatch(/over the last \d+ h: CRITICAL \(fragmentation\)$/);
+    const finding = text.findIndex((l) => l.includes('[critical] fragmentation bronze_trades_binance'));
+    expect(finding).toBeGreaterThan(0);
+    expect(text[finding + 1]).toMatch(/^ +-> .*OPTIMIZE TABLE `k2`\.`bronze_trades_binance` FINAL/);
   });
 
   it('the recommended OPTIMIZE merges the parts, after which the table is healthy', async () => {

@@ -63,6 +63,8 @@ export interface OffloadMetrics {
   readonly info: Gauge<'version' | 'schedule_minutes' | 'tables' | 'start_time'>;
   readonly lastCycleDurationSeconds: Gauge;
   readonly lastRowsPerSecond: Gauge<'table'>;
+  /** Incremented by the scheduler when a tick finds a cycle still running. */
+  readonly skippedTicksTotal: Counter;
   /** Per-table last success and watermark advance, which lag is computed from. */
   readonly freshness: FreshnessTracker;
 }
@@ -185,6 +187,11 @@ export function createOffloadMetrics(options: OffloadMetricsOptions): OffloadMet
       name: METRIC_NAMES.lastRowsPerSecond,
       help: "Throughput of each table's last offload that wrote rows, for alerting",
       labelNames: ['table'],
+      registers,
+    }),
+    skippedTicksTotal: new Counter({
+      name: METRIC_NAMES.skippedTicksTotal,
+      help: 'Scheduler ticks skipped because the previous cycle was still running',
       registers,
     }),
   };

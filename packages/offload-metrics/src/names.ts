@@ -31,6 +31,11 @@ export const METRIC_NAMES = {
    * (defect 4).
    */
   lastRowsPerSecond: 'offload_last_rows_per_second',
+  /**
+   * Added: scheduler ticks skipped because the previous cycle was still
+   * running (cycles never overlap; this says how often one would have).
+   */
+  skippedTicksTotal: 'offload_skipped_ticks_total',
 } as const;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

@@ -4,7 +4,7 @@ import type { RetryPolicy, TableConfig } from '../config/index.js';
 import { LeaseUnavailableError, errorTypeOf, messageOf } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { JobResult, JobRunner, OffloadJob } from '../runner/contract.js';
-import { INITIAL_CURSOR } from '../watermark/cursor.js';
+import { INITIAL_CURSOR, formatCursor } from '../watermark/cursor.js';
 import type { Lease, WatermarkStore } from '../watermark/store.js';
 import type { OffloadWindow } from '../watermark/window.js';
 import type { OffloadEvents } from './events.js';
@@ -103,6 +103,7 @@ async function offloadUnderLease(ctx: CycleContext, table: TableConfig, run: Lea
   let written: JobResult | undefined;
   const tally = { attempts: 0 };
   try {
+    await recoverCommittedWatermark(ctx, table, run.signal);
     const state = await ctx.store.get(table.name);
     const planned = planWindow(state?.cursor ?? INITIAL_CURSOR, startedAt, ctx.lateDataBufferMinutes);
     window = planned.window;
@@ -150,8 +151,9 @@ async function offloadUnderLease(ctx: CycleContext, table: TableConfig, run: Lea
     const failed = failTable(ctx, table, { runId, window, error, attempts: tally.attempts, startedAt });
     if (written && written.rowsWritten > 0) {
       // The reference's defect 5: the rows are in Iceberg but the watermark
-      // did not move; until it is reconciled from the Iceberg table
-      // (`WatermarkStore.fastForward`), the next run would write them again.
+      // did not move. The next run's recovery (`JobRunner.committedWatermark`)
+      // fast-forwards it; with a runner that cannot tell, the rows would be
+      // written again.
       ctx.logger.error('rows were committed but the watermark did not advance', {
         table: table.name,
         runId,
@@ -169,6 +171,24 @@ async function offloadUnderLease(ctx: CycleContext, table: TableConfig, run: Lea
   }
 }
 
+/**
+ * Exactly-once across crashes: when the target already holds rows past the
+ * stored watermark (the process died between the commit and the watermark
+ * update), the store catches up before the window is planned, so that
+ * window is not offloaded again. A target that cannot be read fails the
+ * table: planning blind could write the same rows twice.
+ */
+async function recoverCommittedWatermark(ctx: CycleContext, table: TableConfig, signal: AbortSignal): Promise<void> {
+  if (!ctx.runner.committedWatermark) return;
+  const committed = await ctx.runner.committedWatermark(table, signal);
+  if (committed && (await ctx.store.fastForward(table.name, committed))) {
+    ctx.logger.warn('watermark fast-forwarded to the last row the target committed', {
+      table: table.name,
+      watermark: formatCursor(committed),
+    });
+  }
+}
+
 /** Runs the job, retrying retryable failures with backoff while the budget allows. */
 function runWithRetries(
   ctx: CycleContext,
@@ -182,7 +202,7 @@ function runWithRetries(
     (attempt) => {
       tally.attempts = attempt;
       ctx.events.emit({ ...base, type: 'table_started', at: ctx.clock.now(), window, attempt });
-      return runAttempt(ctx, { runId: run.runId, table, window, attempt }, run.signal);
+      return runAttempt(ctx, { runId: run.runId, table, window, attempt, lease: run.keeper.lease }, run.signal);
     },
     {
       retries: ctx.retry.retries,

@@ -1,5 +1,6 @@
 import type { TableConfig } from '../config/index.js';
 import type { Cursor } from '../watermark/cursor.js';
+import type { Lease } from '../watermark/store.js';
 import type { OffloadWindow } from '../watermark/window.js';
 
 /** One offload of one table's window. */
@@ -10,6 +11,12 @@ export interface OffloadJob {
   readonly window: OffloadWindow;
   /** 1 for the first attempt. */
   readonly attempt: number;
+  /**
+   * The table's lease the orchestrator holds for this run. A runner that
+   * advances the watermark itself, in the same database transaction as its
+   * commit, fences that write with it.
+   */
+  readonly lease?: Lease;
 }
 
 export interface JobTimings {
@@ -35,4 +42,14 @@ export interface JobResult {
  */
 export interface JobRunner {
   run(job: OffloadJob, signal: AbortSignal): Promise<JobResult>;
+  /**
+   * The cursor of the last row the target already holds from this table's
+   * source, as the target itself records it (for Iceberg: the newest
+   * `coldtier.watermark` of the table's snapshots for that source), or `null`
+   * when it holds none. The orchestrator calls it before planning and
+   * fast-forwards the watermark store when the target is ahead, so a crash
+   * between the commit and the watermark update never offloads a window
+   * twice. Runners whose target keeps no such record omit it.
+   */
+  committedWatermark?(table: TableConfig, signal: AbortSignal): Promise<Cursor | null>;
 }

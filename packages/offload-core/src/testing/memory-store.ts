@@ -10,6 +10,7 @@ import {
   checkAdvance,
   duplicateRun,
   isLeaseLive,
+  isRepeatedCompletion,
   runNotStarted,
   staleRunMessage,
   truncateErrorMessage,
@@ -139,6 +140,7 @@ export class InMemoryWatermarkStore implements WatermarkStore {
   async completeRun(lease: Lease, run: RunSuccess): Promise<WatermarkState> {
     const { now, row } = this.#currentRow(lease);
     const record = this.#startedRun(lease.table, run.runId);
+    if (isRepeatedCompletion(record.outcome, row.cursor, run)) return row;
     const moves = checkAdvance(lease.table, row.cursor, run);
     const next: WatermarkState = {
       ...row,

@@ -116,6 +116,22 @@ export async function migrate(pool: Pick<PgPool, 'connect'>, options: MigrateOpt
 }
 
 /**
+ * Versions not yet applied to `schema`, without changing anything: a
+ * production scheduler refuses to start on an old schema rather than
+ * migrating behind the operator's back.
+ */
+export async function pendingMigrations(db: PgQueryable, options: MigrateOptions = {}): Promise<readonly number[]> {
+  const schema = quotePostgres(options.schema ?? DEFAULT_WATERMARK_SCHEMA);
+  const table = await db.query(`SELECT to_regclass($1) IS NOT NULL AS present`, [`${schema}.coldtier_schema_migrations`]);
+  const applied = new Set<number>();
+  if (table.rows[0]?.['present'] === true) {
+    const result = await db.query(`SELECT version FROM ${schema}.coldtier_schema_migrations`);
+    for (const row of result.rows) applied.add(Number(row['version']));
+  }
+  return (options.migrations ?? WATERMARK_MIGRATIONS).map((m) => m.version).filter((v) => !applied.has(v)).sort((a, b) => a - b);
+}
+
+/**
  * Runs under the advisory lock, so two first runs cannot both create the
  * bookkeeping table. Objects are looked up rather than created with
  * `IF NOT EXISTS`, which demands CREATE privilege even when nothing is created.

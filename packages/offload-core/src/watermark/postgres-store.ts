@@ -25,6 +25,7 @@ import {
   assertTtl,
   checkAdvance,
   duplicateRun,
+  isRepeatedCompletion,
   runNotStarted,
   staleRunMessage,
   truncateErrorMessage,
@@ -33,6 +34,7 @@ import {
 import type {
   Lease,
   RunFailure,
+  RunOutcome,
   RunQuery,
   RunRecord,
   RunStart,
@@ -167,11 +169,19 @@ export class PostgresWatermarkStore implements WatermarkStore {
     });
   }
 
-  async completeRun(lease: Lease, run: RunSuccess): Promise<WatermarkState> {
-    return inTransaction(this.#pool, async (client) => {
+  /**
+   * See {@link WatermarkStore.completeRun}. With `options.client`, runs on
+   * that connection inside the caller's open transaction instead of its own:
+   * an Iceberg SQL catalog sharing this database passes its commit
+   * transaction, so the pointer swap and the watermark advance commit or roll
+   * back together.
+   */
+  async completeRun(lease: Lease, run: RunSuccess, options: { readonly client?: PgQueryable } = {}): Promise<WatermarkState> {
+    const work = async (client: PgQueryable): Promise<WatermarkState> => {
       const now = await this.#lockForWrite(client, lease);
       const stored = await this.#lockWatermark(client, lease.table);
-      await this.#lockStartedRun(client, lease.table, run.runId);
+      const outcome = await this.#lockStartedRun(client, lease.table, run.runId);
+      if (isRepeatedCompletion(outcome, stored.cursor, run)) return stored;
       const moves = checkAdvance(lease.table, stored.cursor, run);
       const next: Cursor = moves && run.cursor ? run.cursor : stored.cursor;
       const at = instant(now);
@@ -191,7 +201,8 @@ export class PostgresWatermarkStore implements WatermarkStore {
         [run.runId, run.rows.toString(), run.snapshotId, at],
       );
       return readWatermark(updated.rows[0]!);
-    });
+    };
+    return options.client ? work(options.client) : inTransaction(this.#pool, work);
   }
 
   async failRun(lease: Lease, run: RunFailure): Promise<void> {
@@ -281,9 +292,14 @@ export class PostgresWatermarkStore implements WatermarkStore {
     return readWatermark(row);
   }
 
-  async #lockStartedRun(client: PgQueryable, table: string, runId: string): Promise<void> {
-    const result = await client.query(`SELECT 1 FROM ${this.#runs} WHERE run_id = $1 AND table_name = $2 FOR UPDATE`, [runId, table]);
-    if (!result.rowCount) throw runNotStarted(table, runId);
+  async #lockStartedRun(client: PgQueryable, table: string, runId: string): Promise<RunOutcome> {
+    const result = await client.query<{ outcome: RunOutcome }>(
+      `SELECT outcome FROM ${this.#runs} WHERE run_id = $1 AND table_name = $2 FOR UPDATE`,
+      [runId, table],
+    );
+    const row = result.rows[0];
+    if (!row) throw runNotStarted(table, runId);
+    return row.outcome;
   }
 
   async #liveHolder(table: string, now: Date): Promise<string | undefined> {

@@ -1,7 +1,7 @@
 import { OffloadError, UnknownTableError, WatermarkConflictError } from '../errors.js';
 import { compareCursors, formatCursor } from './cursor.js';
 import type { Cursor } from './cursor.js';
-import type { Lease, RunSuccess } from './store.js';
+import type { Lease, RunOutcome, RunSuccess } from './store.js';
 
 /**
  * The decisions every `WatermarkStore` must take identically, kept in one
@@ -75,6 +75,16 @@ export function checkAdvance(table: string, stored: Cursor, run: RunSuccess): bo
     );
   }
   return true;
+}
+
+/**
+ * Whether a `completeRun` call repeats a completion that already happened:
+ * the run succeeded and the stored cursor is the one it reported. Such a call
+ * changes nothing, so a runner may advance the watermark inside its own
+ * commit transaction and the orchestrator's completion afterwards is a no-op.
+ */
+export function isRepeatedCompletion(outcome: RunOutcome, stored: Cursor, run: RunSuccess): boolean {
+  return outcome === 'success' && compareCursors(stored, run.cursor ?? run.window.after) === 0;
 }
 
 export function unknownTable(table: string): UnknownTableError {

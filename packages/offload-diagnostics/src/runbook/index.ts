@@ -30,3 +30,4 @@ export type {
   TableWatermark,
   Verdict,
 } from './types.js';
+export { formatDiagnosticReport } from './format.js';

@@ -43,6 +43,11 @@ export interface FastAppendOptions {
   readonly validate?: (base: LoadedTable) => void | Promise<void>;
   /** Passed to {@link Catalog.commitTable} on every attempt (the PostgreSQL transaction hook). */
   readonly commit?: CommitOptions;
+  /**
+   * Like `commit`, but built for each attempt from the snapshot it commits,
+   * so a transaction hook can record the snapshot id. Wins over `commit`.
+   */
+  readonly commitFor?: (snapshot: Snapshot) => CommitOptions;
   /** Overrides the table's `commit.manifest*` merge properties. */
   readonly merge?: Partial<MergePolicy>;
   readonly retry?: Partial<RetryPolicy>;
@@ -124,7 +129,7 @@ export async function fastAppend(
           nowMs: clock.now().getTime(),
           snapshotProperties: options.snapshotProperties ?? {},
         });
-        const table = await catalog.commitTable(identifier, requirements, updates, options.commit);
+        const table = await catalog.commitTable(identifier, requirements, updates, options.commitFor?.(snapshot) ?? options.commit);
         logger.info('iceberg append committed', { table: name, snapshotId: String(snapshotId), attempt });
         return { table, snapshot, attempts: attempt };
       } catch (error) {

@@ -1,0 +1,39 @@
+import { COMMON_OPTIONS } from './args.js';
+import { App } from '../runtime/app.js';
+import { createAppLogger } from '../runtime/logging.js';
+
+/** What a command may touch of the process; `cli.ts` binds it to the real one, tests may bind it otherwise. */
+export interface CliIo {
+  /** Command output (status tables, JSON, rules). */
+  readonly out: (text: string) => void;
+  /** Log lines and progress. */
+  readonly err: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  /** Whether `err` is a terminal (progress bars instead of lines). */
+  readonly errIsTty: boolean;
+  /** Calls `handler` on SIGTERM/SIGINT; returns the remover. Only `start` installs one. */
+  readonly onStopSignal: (handler: (signal: string) => void) => () => void;
+}
+
+/** A command: parses its arguments, does its work and returns the exit code. */
+export type Command = (argv: readonly string[], io: CliIo) => Promise<number>;
+
+/** Exit codes, documented in the README and `coldtier --help`. */
+export const EXIT = { ok: 0, failed: 1, usage: 2, partial: 3 } as const;
+
+interface CommonValues {
+  readonly config?: string | undefined;
+  readonly 'state-dir'?: string | undefined;
+  readonly 'log-format'?: string | undefined;
+  readonly 'log-file'?: string | undefined;
+  readonly verbose?: boolean | undefined;
+}
+
+export type { CommonValues };
+export { COMMON_OPTIONS };
+
+/** The logger and setup every pipeline command starts from. */
+export async function openApp(values: CommonValues, io: CliIo, command: string, intervalSeconds?: number): Promise<App> {
+  const logger = createAppLogger({ format: values['log-format'], file: values['log-file'], verbose: values.verbose === true, write: (line) => io.err(`${line}\n`) });
+  return App.load({ config: values.config, stateDir: values['state-dir'], intervalSeconds, command }, logger, io.env);
+}

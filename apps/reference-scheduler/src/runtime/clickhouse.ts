@@ -1,0 +1,19 @@
+import { mkdir } from 'node:fs/promises';
+import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import type { OffloadConfig } from '@coldtier/offload-core';
+
+/**
+ * A ClickHouse client for the config: over HTTP for a server URL, or on an
+ * in-process chdb engine for `embedded` (one data directory per process).
+ */
+export async function openClickHouse(config: OffloadConfig, defaultPath: string): Promise<ClickHouseClient> {
+  const { url, username, password, path } = config.clickhouse;
+  if (url !== 'embedded') return createClient({ url, username, ...(password === undefined ? {} : { password }) });
+  const dataDir = path ?? defaultPath;
+  await mkdir(dataDir, { recursive: true });
+  // chdb types its Connection against @clickhouse/client-common, which
+  // @clickhouse/client bundles under its own declarations; same shape.
+  const connection = createChdbConnection({ path: dataDir }) as unknown as NonNullable<ClickHouseClientConfigOptions['connection']>;
+  return createClient({ connection });
+}

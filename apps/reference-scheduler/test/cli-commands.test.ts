@@ -1,0 +1,172 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createTempDir, createTestDatabase, type TempDir, type TestDatabase } from '@coldtier/test-support';
+import { assertBuilt, coldtier, writeFakeSparkConfig } from './cli-helpers.js';
+
+let db: TestDatabase;
+let dir: TempDir;
+let config: string;
+let env: NodeJS.ProcessEnv;
+
+beforeAll(async () => {
+  assertBuilt();
+  db = await createTestDatabase();
+  dir = await createTempDir('coldtier-cli-');
+  config = await writeFakeSparkConfig(dir.path);
+  env = { COLDTIER_DATABASE_URL: db.url, FAKE_SPARK_MODE: 'success' };
+});
+afterAll(async () => {
+  await dir?.remove();
+  await db?.drop();
+});
+
+interface StatusJson {
+  tables: { table: string; watermark: string | null; status: string; failureCount: number }[];
+}
+
+async function statusJson(): Promise<StatusJson> {
+  const result = await coldtier(['status', '--config', config, '--json'], { env });
+  expect(result.stderr).toBe('');
+  expect(result.code).toBe(0);
+  return JSON.parse(result.stdout) as StatusJson;
+}
+
+const watermarkOf = (s: StatusJson, table: string) => s.tables.find((t) => t.table === table)?.watermark;
+
+/** One line on stderr, no stack trace. */
+function expectOneLineError(stderr: string, pattern: RegExp): void {
+  expect(stderr).toMatch(pattern);
+  expect(stderr.trim().split('\n')).toHaveLength(1);
+  expect(stderr).not.toMatch(/\n\s+at /);
+}
+
+describe('coldtier --help', () => {
+  it.each(['start', 'run', 'backfill', 'status', 'diagnose', 'reconcile', 'rules', 'dashboard', 'migrate'])('documents %s', async (command) => {
+    const result = await coldtier([command, '--help']);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain(`Usage: coldtier ${command}`);
+  });
+
+  it('rejects an unknown command and an unknown option', async () => {
+    const unknown = await coldtier(['explode']);
+    expect(unknown.code).toBe(2);
+    expectOneLineError(unknown.stderr, /unknown command "explode"/);
+    const option = await coldtier(['status', '--colour']);
+    expect(option.code).toBe(2);
+    expectOneLineError(option.stderr, /Unknown option '--colour'/);
+  });
+});
+
+describe('migrate and status against PostgreSQL', () => {
+  it('refuses to run on an unmigrated schema, then migrates once', async () => {
+    const before = await coldtier(['status', '--config', config], { env });
+    expect(before.code).toBe(2);
+    expectOneLineError(before.stderr, /watermark schema is not up to date \(pending migrations: 1(, \d+)*\); run `coldtier migrate`/);
+
+    const dry = await coldtier(['migrate', '--config', config, '--dry-run'], { env });
+    expect(dry.stdout).toMatch(/^Pending migrations: 1(, \d+)*\n$/);
+    const first = await coldtier(['migrate', '--config', config], { env });
+    expect(first.code).toBe(0);
+    expect(first.stdout).toBe(dry.stdout.replace('Pending', 'Applied'));
+    const again = await coldtier(['migrate', '--config', config], { env });
+    expect(again).toMatchObject({ code: 0, stdout: 'Watermark schema is up to date\n' });
+  });
+
+  it('prints a table per configured table', async () => {
+    const result = await coldtier(['status', '--config', config], { env });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/^TABLE\s+LAYER\s+STATUS\s+WATERMARK/);
+    expect(result.stdout).toContain('bronze_trades_binance');
+    expect(result.stdout).toContain('bronze_trades_kraken');
+  });
+
+  it('fails with one line for an unreadable config', async () => {
+    const result = await coldtier(['status', '--config', `${dir.path}/missing.yaml`], { env });
+    expect(result.code).toBe(2);
+    expectOneLineError(result.stderr, /cannot read config file .*missing\.yaml/);
+  });
+
+  it('shows the stack trace of an error only with --verbose', async () => {
+    const result = await coldtier(['status', '--config', `${dir.path}/missing.yaml`, '--verbose'], { env });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/\n\s+at /);
+  });
+});
+
+describe('coldtier run --once', () => {
+  it('offloads every table and exits 0', async () => {
+    const result = await coldtier(['run', '--once', '--config', config, '--json'], { env });
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stderr).toContain('OFFLOAD CYCLE STARTED');
+    expect(result.stderr).toContain('✓ Offload completed: bronze_trades_binance (3 rows in');
+    expect(result.stderr).toContain('Success: 2, Failed: 0, Timeout: 0');
+    expect(JSON.parse(result.stdout)).toMatchObject({ status: 'success', totalRows: 6 });
+    const status = await statusJson();
+    expect(status.tables.map((t) => t.status)).toEqual(['success', 'success']);
+  });
+
+  it('exits 1 when every table fails, leaving the watermarks where they were', async () => {
+    const before = await statusJson();
+    const result = await coldtier(['run', '--once', '--config', config], { env: { ...env, FAKE_SPARK_MODE: 'fail' } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('✗ Offload failed: bronze_trades_binance');
+    const after = await statusJson();
+    expect(after.tables.map((t) => t.watermark)).toEqual(before.tables.map((t) => t.watermark));
+    expect(after.tables.map((t) => t.failureCount)).toEqual([1, 1]);
+  });
+
+  it('requires --once and writes JSON log lines with --log-format json', async () => {
+    const bare = await coldtier(['run', '--config', config], { env });
+    expect(bare.code).toBe(2);
+    expectOneLineError(bare.stderr, /needs --once/);
+    const json = await coldtier(['run', '--once', '--config', config, '--log-format', 'json'], { env });
+    expect(json.code).toBe(0);
+    const lines = json.stderr.trim().split('\n').map((l) => JSON.parse(l) as { message: string });
+    expect(lines.map((l) => l.message)).toContain('OFFLOAD CYCLE COMPLETED');
+  });
+});
+
+describe('coldtier backfill', () => {
+  const range = ['--table', 'bronze_trades_kraken', '--from', '2020-01-01T00:00:00Z', '--to', '2020-01-01T03:00:00Z', '--chunk', '1h'];
+
+  it('offloads a range in chunks, with plain progress lines off a terminal, and resumes from the watermark', async () => {
+    const fresh = await createTestDatabase();
+    try {
+      const freshEnv = { ...env, COLDTIER_DATABASE_URL: fresh.url };
+      expect((await coldtier(['migrate', '--config', config], { env: freshEnv })).code).toBe(0);
+      const result = await coldtier(['backfill', '--config', config, ...range], { env: freshEnv });
+      expect(result.code, result.stderr).toBe(0);
+      const progress = result.stderr.split('\n').filter((l) => l.startsWith('Backfill bronze_trades_kraken'));
+      expect(progress).toEqual([
+        'Backfill bronze_trades_kraken: chunk 1/3 done, up to 2020-01-01T01:00:00.000Z, 3 rows so far',
+        'Backfill bronze_trades_kraken: chunk 2/3 done, up to 2020-01-01T02:00:00.000Z, 6 rows so far',
+        'Backfill bronze_trades_kraken: chunk 3/3 done, up to 2020-01-01T03:00:00.000Z, 9 rows so far',
+        'Backfill bronze_trades_kraken: offloaded 9 rows up to 2020-01-01T03:00:00.000Z',
+      ]);
+      const status = JSON.parse((await coldtier(['status', '--config', config, '--json'], { env: freshEnv })).stdout) as StatusJson;
+      // The fake job reports the window's end as the last row: the chunk boundary (plus the milliseconds the run took).
+      expect(watermarkOf(status, 'bronze_trades_kraken')).toMatch(/^2020-01-01T03:00:0/);
+      expect(watermarkOf(status, 'bronze_trades_binance')).toBeNull();
+
+      const again = await coldtier(['backfill', '--config', config, ...range], { env: freshEnv });
+      expect(again.code).toBe(0);
+      expect(again.stderr).toMatch(/Backfill bronze_trades_kraken: already offloaded up to 2020-01-01T03:00:0.*; nothing to do/);
+    } finally {
+      await fresh.drop();
+    }
+  });
+
+  it('rejects an unknown table and a malformed date without touching the watermark', async () => {
+    const before = await statusJson();
+    const unknown = await coldtier(['backfill', '--config', config, ...range.slice(2), '--table', 'bronze_trades_mars'], { env });
+    expect(unknown.code).toBe(2);
+    expectOneLineError(unknown.stderr, /unknown table "bronze_trades_mars": configured tables are bronze_trades_binance, bronze_trades_kraken/);
+    const malformed = await coldtier(['backfill', '--config', config, '--table', 'bronze_trades_kraken', '--from', '2020-02-30', '--to', '2020-03-01'], { env });
+    expect(malformed.code).toBe(2);
+    expectOneLineError(malformed.stderr, /invalid --from "2020-02-30": expected an ISO-8601 date/);
+    const reversed = await coldtier(['backfill', '--config', config, '--table', 'bronze_trades_kraken', '--from', '2020-03-01', '--to', '2020-02-01'], { env });
+    expect(reversed.code).toBe(2);
+    expectOneLineError(reversed.stderr, /must be before --to/);
+    const stable = (s: StatusJson) => s.tables.map(({ table, watermark, status, failureCount }) => ({ table, watermark, status, failureCount }));
+    expect(stable(await statusJson())).toEqual(stable(before));
+  });
+});

@@ -1,0 +1,99 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { createChdbConnection } from 'chdb/connection';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import * as core from '@coldtier/offload-core';
+import { createTempDir, type TempDir } from '@coldtier/test-support';
+import { alive, assertBuilt, coldtier, daemonUrl, startDaemon, waitFor } from './cli-helpers.js';
+
+// The embedded runner is being written alongside this app; the test runs as soon as core exports it.
+const embeddedRunnerAvailable = 'EmbeddedIcebergRunner' in core;
+
+let dir: TempDir;
+beforeAll(async () => {
+  assertBuilt();
+  dir = await createTempDir('coldtier-e2e-');
+});
+afterAll(() => dir?.remove());
+
+interface Status {
+  cycles: { status: string; totalRows: number }[];
+  tables: { table: string; watermark: string | null; watermarkSequence: string | null }[];
+}
+
+/** Processes whose parent is `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((entry) => /^\d+$/.test(entry))
+    .filter((entry) => {
+      try {
+        return readFileSync(`/proc/${entry}/stat`, 'utf8').replace(/^.*\) /, '').split(' ')[1] === String(pid);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
+function openChdb(path: string): ClickHouseClient {
+  const connection = createChdbConnection({ path }) as unknown as NonNullable<ClickHouseClientConfigOptions['connection']>;
+  return createClient({ connection });
+}
+
+async function one<T>(client: ClickHouseClient, query: string): Promise<T> {
+  const rows = await (await client.query({ query, format: 'JSONEachRow' })).json<T>();
+  return rows[0]!;
+}
+
+describe.skipIf(!embeddedRunnerAvailable)('coldtier start on the embedded default', () => {
+  it('offloads the live source to Iceberg every interval and stops cleanly, losing and duplicating nothing', { timeout: 180_000 }, async () => {
+    const state = join(dir.path, 'state');
+    const daemon = startDaemon(['--state-dir', state, '--interval-seconds', '6', '--port', '0'], { cwd: dir.path });
+    const url = await daemonUrl(daemon);
+    const status = await waitFor(
+      'two cycles that moved rows',
+      async () => {
+        const body = (await (await fetch(`${url}/status`)).json()) as Status;
+        return body.cycles.filter((c) => c.status === 'success' && c.totalRows > 0).length >= 2 ? body : undefined;
+      },
+      daemon,
+      120_000,
+    );
+    expect(status.tables.every((t) => t.watermark !== null)).toBe(true);
+    const metrics = await (await fetch(`${url}/metrics`)).text();
+    expect(Number(/^offload_rows_total\{table="bronze_trades_binance",layer="bronze"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+
+    const children = childrenOf(daemon.child.pid!);
+    daemon.child.kill('SIGTERM');
+    expect(await daemon.exited).toBe(0);
+    expect(children.filter(alive)).toEqual([]);
+
+    const final = JSON.parse((await coldtier(['status', '--state-dir', state, '--json'])).stdout) as Status;
+    // Read back independently: the source tables and the Iceberg tables, through chdb's own Iceberg reader.
+    const client = openChdb(join(state, 'clickhouse'));
+    const cwd = process.cwd();
+    process.chdir(join(state, 'warehouse'));
+    try {
+      for (const table of final.tables) {
+        expect(table.watermark).not.toBeNull();
+        const upTo = `(parseDateTime64BestEffort('${table.watermark}', 6), toUInt64(${table.watermarkSequence}))`;
+        const source = await one<{ n: string; u: string; s: string }>(
+          client,
+          `SELECT count() AS n, uniqExact(sequence_number) AS u, toString(sum(sequence_number)) AS s
+           FROM k2.${table.table} FINAL WHERE (exchange_timestamp, sequence_number) <= ${upTo}`,
+        );
+        const iceberg = await one<{ n: string; u: string; s: string }>(
+          client,
+          `SELECT count() AS n, uniqExact(sequence_number) AS u, toString(sum(sequence_number)) AS s FROM icebergLocal('cold/${table.table}')`,
+        );
+        expect(Number(source.n)).toBeGreaterThan(0);
+        expect(iceberg).toEqual(source);
+        expect(iceberg.u).toBe(iceberg.n);
+      }
+    } finally {
+      process.chdir(cwd);
+      await client.close();
+    }
+  });
+});
