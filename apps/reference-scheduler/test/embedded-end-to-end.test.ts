@@ -3,12 +3,8 @@ import { join } from 'node:path';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import * as core from '@coldtier/offload-core';
 import { createTempDir, type TempDir } from '@coldtier/test-support';
 import { alive, assertBuilt, coldtier, daemonUrl, startDaemon, waitFor } from './cli-helpers.js';
-
-// The embedded runner is being written alongside this app; the test runs as soon as core exports it.
-const embeddedRunnerAvailable = 'EmbeddedIcebergRunner' in core;
 
 let dir: TempDir;
 beforeAll(async () => {
@@ -46,7 +42,7 @@ async function one<T>(client: ClickHouseClient, query: string): Promise<T> {
   return rows[0]!;
 }
 
-describe.skipIf(!embeddedRunnerAvailable)('coldtier start on the embedded default', () => {
+describe('coldtier start on the embedded default', () => {
   it('offloads the live source to Iceberg every interval and stops cleanly, losing and duplicating nothing', { timeout: 180_000 }, async () => {
     const state = join(dir.path, 'state');
     const daemon = startDaemon(['--state-dir', state, '--interval-seconds', '6', '--port', '0'], { cwd: dir.path });

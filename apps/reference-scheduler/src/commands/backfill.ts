@@ -68,7 +68,7 @@ async function backfillTable(app: App, table: TableConfig, range: Range, env: No
   const { config, logger } = app;
   const store = await app.store();
   const clickhouse = config.runner.kind === 'embedded' ? await app.clickhouse() : undefined;
-  const runner = createRunner(config, { clickhouse, logger, env });
+  const runner = createRunner(config, { clickhouse, logger, env, pool: await app.pool() });
   await store.ensureTables([table.name]);
   const fromMs = range.from.getTime();
   const endMs = range.end.getTime();

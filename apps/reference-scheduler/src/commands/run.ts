@@ -33,7 +33,7 @@ export const run: Command = async (argv, io) => {
     const orchestrator = new CycleOrchestrator({
       tables: config.tables,
       store,
-      runner: createRunner(config, { clickhouse, logger, env: io.env }),
+      runner: createRunner(config, { clickhouse, logger, env: io.env, pool: await app.pool() }),
       logger,
       events,
       concurrency: config.concurrency,

@@ -53,7 +53,7 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
   const orchestrator = new CycleOrchestrator({
     tables: config.tables,
     store,
-    runner: createRunner(config, { clickhouse, logger, env: options.env }),
+    runner: createRunner(config, { clickhouse, logger, env: options.env, pool: await app.pool() }),
     logger,
     events,
     concurrency: config.concurrency,

@@ -1,6 +1,16 @@
+import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { OffloadError, SparkJobRunner } from '@coldtier/offload-core';
-import type { JobRunner, Logger, OffloadConfig, SparkRunnerConfig } from '@coldtier/offload-core';
+import {
+  EmbeddedIcebergRunner,
+  FilesystemCatalog,
+  LocalFileIO,
+  OffloadError,
+  PostgresWatermarkStore,
+  SparkJobRunner,
+  SqlCatalog,
+} from '@coldtier/offload-core';
+import type { EmbeddedRunnerConfig, JobRunner, Logger, OffloadConfig, SparkRunnerConfig } from '@coldtier/offload-core';
+import type { AppPool } from './pg.js';
 
 /** What the runners are built from besides the config. */
 export interface RunnerDeps {
@@ -9,6 +19,8 @@ export interface RunnerDeps {
   readonly logger: Logger;
   /** This process's environment; the Spark job gets a few basics plus `passEnv`. */
   readonly env: NodeJS.ProcessEnv;
+  /** The watermark store's database; the SQL catalog lives there too. */
+  readonly pool?: AppPool;
 }
 
 /** Variables every job needs to find its tools, whatever `passEnv` says. */
@@ -21,11 +33,18 @@ export function createRunner(config: OffloadConfig, deps: RunnerDeps): JobRunner
     case 'spark':
       return sparkRunner(config, runner, deps);
     case 'embedded':
-      throw new OffloadError(
-        'config',
-        'embedded runner not available: this build of @coldtier/offload-core has no EmbeddedIcebergRunner; use runner.kind "spark" in a config file',
-      );
+      return embeddedRunner(runner, deps);
   }
+}
+
+function embeddedRunner(runner: EmbeddedRunnerConfig, deps: RunnerDeps): EmbeddedIcebergRunner {
+  if (!deps.clickhouse) throw new OffloadError('internal', 'the embedded runner needs a ClickHouse client');
+  const warehouse = resolve(runner.warehouse);
+  const common = { clickhouse: deps.clickhouse, targetFileSizeBytes: runner.targetFileSizeBytes, logger: deps.logger };
+  if (runner.catalog === 'filesystem') return new EmbeddedIcebergRunner({ ...common, catalog: new FilesystemCatalog({ warehouse }) });
+  if (!deps.pool) throw new OffloadError('config', 'runner.catalog "sql" needs the watermark store database (watermarkStore.urlEnv)');
+  const catalog = new SqlCatalog({ name: runner.catalogName, pool: deps.pool, io: new LocalFileIO(), warehouse });
+  return new EmbeddedIcebergRunner({ ...common, catalog, sharedTransaction: { store: new PostgresWatermarkStore({ pool: deps.pool }) } });
 }
 
 function sparkRunner(config: OffloadConfig, runner: SparkRunnerConfig, deps: RunnerDeps): SparkJobRunner {

@@ -111,7 +111,14 @@ const embeddedRunnerSchema = z.strictObject({
   kind: z.literal('embedded'),
   /** Warehouse root for the filesystem catalog. */
   warehouse: z.string().default('./warehouse'),
+  /**
+   * `filesystem`: Hadoop layout under `warehouse`. `sql`: the Iceberg JDBC
+   * catalog's tables in the watermark store's PostgreSQL database, so the
+   * snapshot and the watermark advance commit in one transaction.
+   */
   catalog: z.enum(['filesystem', 'sql']).default('filesystem'),
+  /** The SQL catalog's `catalog_name` (the catalog name Spark or Trino are configured with). */
+  catalogName: identifier.default('coldtier'),
   targetFileSizeBytes: z.number().int().positive().default(128 * 1024 * 1024),
 });
 
