@@ -57,14 +57,16 @@ describe('CycleScheduler', () => {
     const starts: { at: string; deadline: string }[] = [];
     const skipped: string[] = [];
     const aborted: number[] = [];
+    const drained: number[] = [];
     let n = 0;
     const scheduler = new CycleScheduler({
       intervalMs: 15 * MIN,
       clock,
       timer,
       onSkippedTick: (d) => skipped.push(d.toISOString().slice(11, 16)),
-      runCycle: (signal, deadline) => {
+      runCycle: (signal, deadline, drain) => {
         const index = n++;
+        drain.addEventListener('abort', () => drained.push(index));
         starts.push({ at: clock.now().toISOString().slice(11, 16), deadline: deadline.toISOString().slice(11, 16) });
         const ms = cycleMs(index);
         return new Promise<CycleReport>((resolve, reject) => {
@@ -76,7 +78,7 @@ describe('CycleScheduler', () => {
         });
       },
     });
-    return { clock, timer, scheduler, starts, skipped, aborted };
+    return { clock, timer, scheduler, starts, skipped, aborted, drained };
   }
 
   it('runs a first cycle at start, then on aligned ticks, with a 2/3-interval deadline', async () => {
@@ -102,10 +104,11 @@ describe('CycleScheduler', () => {
     expect(scheduler.state.skippedTicks).toBe(1);
   });
 
-  it('on stop lets the running cycle finish within the grace period and schedules nothing more', async () => {
-    const { timer, scheduler, starts, aborted } = setup(() => MIN);
+  it('on stop drains the running cycle, lets it finish within the grace period and schedules nothing more', async () => {
+    const { timer, scheduler, starts, aborted, drained } = setup(() => MIN);
     scheduler.start();
     const stopped = scheduler.stop(5 * MIN);
+    expect(drained).toEqual([0]);
     await timer.advanceTo(at('14:09'));
     await stopped;
     await timer.advanceTo(at('15:00'));

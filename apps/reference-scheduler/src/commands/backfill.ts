@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import { CycleOrchestrator, dateFromMicros } from '@coldtier/offload-core';
-import type { Clock, CycleReport, JobRunner, TableConfig, WatermarkStore } from '@coldtier/offload-core';
+import type { CycleReport, JobRunner, TableConfig, WatermarkStore } from '@coldtier/offload-core';
 import { COMMON_HELP, COMMON_OPTIONS, findTable, parse, parseDuration, parseInstant, UsageError } from '../cli/args.js';
 import { EXIT, openApp, type Command } from '../cli/io.js';
 import type { App } from '../runtime/app.js';
@@ -108,25 +108,22 @@ interface ChunkParts {
 }
 
 /**
- * One chunk is one single-table cycle planned as if "now" were the chunk's
- * end with no late-data buffer, so its window is (watermark, chunk end]. The
- * clock keeps ticking from there, so durations stay real.
+ * One chunk is one single-table cycle whose windows end at the chunk's end
+ * (and never later than the late-data buffer allows), so its window is
+ * (watermark, chunk end].
  */
 function runChunk(parts: ChunkParts, chunkEnd: Date, signal: AbortSignal): Promise<CycleReport> {
-  const offset = Date.now() - chunkEnd.getTime();
-  const clock: Clock = { now: () => new Date(Date.now() - offset) };
   const { app, table, runner, store } = parts;
   const { config, logger } = app;
   return new CycleOrchestrator({
     tables: [{ ...table, dependsOn: [] }],
     store,
     runner,
-    clock,
     logger,
     concurrency: 1,
     retry: config.retry,
-    lateDataBufferMinutes: 0,
+    lateDataBufferMinutes: config.lateDataBufferMinutes,
     cycleDeadlineMs: table.timeoutSeconds * 1000 + 5_000,
     leaseOwner: `${hostname()}:${process.pid}:backfill`,
-  }).runCycle(signal);
+  }).runCycle(signal, { windowEnd: chunkEnd });
 }

@@ -66,7 +66,7 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
   const scheduler = new CycleScheduler({
     intervalMs,
     logger,
-    runCycle: (signal) => orchestrator.runCycle(signal),
+    runCycle: (signal, _deadline, drain) => orchestrator.runCycle(signal, { drain }),
     onSkippedTick: () => metrics.skippedTicksTotal.inc(),
     onCycle: ({ report }) => {
       if (!report) return;
@@ -106,7 +106,7 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
       const remove = options.onStopSignal((signal) => {
         if (stop === undefined) {
           stopping = true;
-          logger.info(`Received ${signal}: no new cycles; running tables get ${options.graceMs / 1000}s to finish`);
+          logger.info(`Received ${signal}: no new cycles; running tables get ${options.graceMs / 1000}s to finish, tables not started are skipped`);
           stop = scheduler.stop(options.graceMs);
           void stop.then(() => {
             remove();

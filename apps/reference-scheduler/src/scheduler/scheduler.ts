@@ -12,8 +12,11 @@ export const realTimer: Timer = {
   clear: (handle) => clearTimeout(handle as NodeJS.Timeout),
 };
 
-/** Runs one cycle; must stop promptly when `signal` aborts and finish by `deadline`. */
-export type CycleFn = (signal: AbortSignal, deadline: Date) => Promise<CycleReport>;
+/**
+ * Runs one cycle; must start no new table once `drain` aborts, stop promptly
+ * when `signal` aborts and finish by `deadline`.
+ */
+export type CycleFn = (signal: AbortSignal, deadline: Date, drain: AbortSignal) => Promise<CycleReport>;
 
 export interface SchedulerOptions {
   readonly intervalMs: number;
@@ -49,6 +52,7 @@ export class CycleScheduler {
   #handle: unknown = null;
   #current: Promise<void> | null = null;
   #abort: AbortController | null = null;
+  #drain: AbortController | null = null;
   #stopped = false;
   #lastTickAt: Date | null = null;
   #nextTickAt: Date | null = null;
@@ -104,10 +108,12 @@ export class CycleScheduler {
 
   async #run(now: Date): Promise<void> {
     const abort = new AbortController();
+    const drain = new AbortController();
     this.#abort = abort;
+    this.#drain = drain;
     const deadline = new Date(now.getTime() + (this.#options.intervalMs * 2) / 3);
     try {
-      const report = await this.#options.runCycle(abort.signal, deadline);
+      const report = await this.#options.runCycle(abort.signal, deadline, drain.signal);
       this.#cycles += 1;
       this.#options.onCycle?.({ report });
     } catch (error) {
@@ -116,12 +122,14 @@ export class CycleScheduler {
       this.#options.onCycle?.({ error });
     } finally {
       this.#abort = null;
+      this.#drain = null;
     }
   }
 
   /**
-   * Stops scheduling, lets a running cycle finish for up to `graceMs`, then
-   * aborts it and waits for it to wind down.
+   * Stops scheduling and drains a running cycle (tables already running go
+   * on, the rest are skipped) for up to `graceMs`, then aborts it and waits
+   * for it to wind down.
    */
   async stop(graceMs: number): Promise<void> {
     this.#stopped = true;
@@ -129,6 +137,7 @@ export class CycleScheduler {
     if (this.#handle !== null) this.#timer.clear(this.#handle);
     const current = this.#current;
     if (!current) return;
+    this.#drain?.abort(new Error('scheduler stopping'));
     let graceTimer: unknown = null;
     const graceOver = new Promise<'grace'>((resolve) => {
       graceTimer = this.#timer.set(() => resolve('grace'), graceMs);

@@ -14,8 +14,8 @@ import type { DependencyGraph } from './graph.js';
 import type { CycleReport, CycleStatus, TableOutcome } from './report.js';
 import { realSleep } from './retry.js';
 import type { Sleep } from './retry.js';
-import { CycleStop, follow, stopOf } from './stop.js';
-import { runTable, skipTable } from './table-run.js';
+import { CycleStop, follow } from './stop.js';
+import { notStarting, runTable, skipTable } from './table-run.js';
 import type { CycleContext } from './table-run.js';
 
 /** Everything a cycle needs; side effects come in through `store`, `runner`, `clock` and `sleep`. */
@@ -52,10 +52,20 @@ export interface OrchestratorOptions {
   readonly random?: () => number;
 }
 
-export interface CycleOptions extends OrchestratorOptions {
+/** How one cycle may be cut short or bounded. */
+export interface CycleControls {
   /** Aborting stops running jobs (they fail as `timeout`) and skips tables not yet started (`aborted`). */
   readonly signal?: AbortSignal;
+  /**
+   * Aborting lets running tables finish but skips tables not yet started
+   * (`aborted`): a graceful shutdown drains first, then aborts after a grace period.
+   */
+  readonly drain?: AbortSignal;
+  /** Windows end no later than this (besides `now - lateDataBufferMinutes`); for backfills in chunks. */
+  readonly windowEnd?: Date;
 }
+
+export interface CycleOptions extends OrchestratorOptions, CycleControls {}
 
 const DEFAULT_LEASE_TTL_MS = 60_000;
 
@@ -119,7 +129,7 @@ export class CycleOrchestrator {
    * register the tables before the cycle starts; any problem with a table is
    * an outcome in the report.
    */
-  async runCycle(signal?: AbortSignal): Promise<CycleReport> {
+  async runCycle(signal?: AbortSignal, controls: Omit<CycleControls, 'signal'> = {}): Promise<CycleReport> {
     const o = this.#options;
     const clock = o.clock ?? systemClock;
     const newRunId = o.newRunId ?? randomUUID;
@@ -149,6 +159,8 @@ export class CycleOrchestrator {
       random: o.random ?? Math.random,
       deadlineAt: startedAt.getTime() + this.#deadlineMs,
       signal: controller.signal,
+      drain: controls.drain,
+      windowEnd: controls.windowEnd,
     };
     this.#events.emit({ type: 'cycle_started', cycleId, at: startedAt, tables: o.tables.map((t) => t.name) });
     try {
@@ -173,8 +185,8 @@ export class CycleOrchestrator {
       outcomes.set(
         name,
         Promise.all(deps).then((done) => {
-          const stop = stopOf(ctx.signal);
-          if (stop) return skipTable(ctx, table, stop.kind === 'deadline' ? 'deadline' : 'aborted', stop.message);
+          const skipped = notStarting(ctx, table);
+          if (skipped) return skipped;
           const blocker = done.find((o) => o.status !== 'success');
           if (blocker) {
             const what = blocker.status === 'failed' ? 'failed' : 'was skipped';
@@ -190,7 +202,11 @@ export class CycleOrchestrator {
 
 /** Runs one cycle; see `CycleOrchestrator`. */
 export function runCycle(options: CycleOptions): Promise<CycleReport> {
-  return new CycleOrchestrator(options).runCycle(options.signal);
+  const { signal, drain, windowEnd } = options;
+  return new CycleOrchestrator(options).runCycle(signal, {
+    ...(drain === undefined ? {} : { drain }),
+    ...(windowEnd === undefined ? {} : { windowEnd }),
+  });
 }
 
 /** `success` if every table succeeded, `failed` if none did, `partial` otherwise; skipped counts as not succeeded. */

@@ -19,16 +19,18 @@ const MICROS_PER_MINUTE = 60_000_000;
 
 /**
  * Plans the next window of a table: from its stored cursor (exclusive) to
- * `now - lateDataBufferMinutes` (inclusive). The buffer gives rows that arrive
- * late time to land before their timestamp range is read; rows later than the
- * buffer cannot be seen by a cursor-based offload.
+ * `now - lateDataBufferMinutes` (inclusive), or to `windowEnd` when that is
+ * earlier (a backfill walking history in chunks). The buffer gives rows that
+ * arrive late time to land before their timestamp range is read; rows later
+ * than the buffer cannot be seen by a cursor-based offload.
  */
-export function planWindow(cursor: Cursor, now: Date, lateDataBufferMinutes: number): PlannedWindow {
+export function planWindow(cursor: Cursor, now: Date, lateDataBufferMinutes: number, windowEnd?: Date): PlannedWindow {
   if (!Number.isFinite(lateDataBufferMinutes) || lateDataBufferMinutes < 0) {
     throw new RangeError(`lateDataBufferMinutes must be a number >= 0, got ${lateDataBufferMinutes}`);
   }
   const buffer = BigInt(Math.round(lateDataBufferMinutes * MICROS_PER_MINUTE));
-  const untilMicros = microsFromDate(now) - buffer;
+  const bufferEnd = microsFromDate(now) - buffer;
+  const untilMicros = windowEnd === undefined ? bufferEnd : [bufferEnd, microsFromDate(windowEnd)].reduce((a, b) => (a < b ? a : b));
   return {
     window: { after: cursor, untilMicros },
     empty: untilMicros < cursor.timestampMicros,

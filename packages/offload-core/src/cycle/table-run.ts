@@ -34,6 +34,18 @@ export interface CycleContext {
   readonly deadlineAt: number;
   /** Aborts (with a `CycleStop`) at the deadline or when the caller aborts. */
   readonly signal: AbortSignal;
+  /** Once aborted, tables not yet started are skipped; running ones go on. */
+  readonly drain: AbortSignal | undefined;
+  /** Upper bound of every window this cycle, besides `now - buffer`. */
+  readonly windowEnd: Date | undefined;
+}
+
+/** Why a table that has not started must not start now, if it must not. */
+export function notStarting(ctx: CycleContext, table: TableConfig): TableSkipped | undefined {
+  const stop = stopOf(ctx.signal);
+  if (stop) return skipTable(ctx, table, stop.kind === 'deadline' ? 'deadline' : 'aborted', stop.message);
+  if (ctx.drain?.aborted) return skipTable(ctx, table, 'aborted', 'not started: the cycle is draining (shutdown)');
+  return undefined;
 }
 
 /** Marks a table skipped and says so on the event bus. */
@@ -49,8 +61,8 @@ export function skipTable(ctx: CycleContext, table: TableConfig, reason: SkipRea
  * outcome.
  */
 export async function runTable(ctx: CycleContext, table: TableConfig): Promise<TableOutcome> {
-  const stop = stopOf(ctx.signal);
-  if (stop) return skipTable(ctx, table, stop.kind === 'deadline' ? 'deadline' : 'aborted', stop.message);
+  const skipped = notStarting(ctx, table);
+  if (skipped) return skipped;
 
   const runId = ctx.newRunId();
   const startedAt = ctx.clock.now();
@@ -105,7 +117,7 @@ async function offloadUnderLease(ctx: CycleContext, table: TableConfig, run: Lea
   try {
     await recoverCommittedWatermark(ctx, table, run.signal);
     const state = await ctx.store.get(table.name);
-    const planned = planWindow(state?.cursor ?? INITIAL_CURSOR, startedAt, ctx.lateDataBufferMinutes);
+    const planned = planWindow(state?.cursor ?? INITIAL_CURSOR, startedAt, ctx.lateDataBufferMinutes, ctx.windowEnd);
     window = planned.window;
     await ctx.store.startRun(keeper.lease, { runId, window });
     recorded = true;
