@@ -56,11 +56,17 @@ export function formatMicros(micros: bigint): string {
 
 /** Parses an ISO-8601 instant with up to microsecond precision into microseconds since epoch. */
 export function parseMicros(text: string): bigint {
-  const match = /^(.*T\d{2}:\d{2}:\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/.exec(text);
+  const match = /^((\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2}))(?:\.(\d{1,9}))?(Z|[+-]\d{2}:?\d{2})$/.exec(text);
   if (!match) throw new RangeError(`not an ISO-8601 instant with zone: ${JSON.stringify(text)}`);
-  const seconds = Date.parse(`${match[1]}${match[3]}`);
+  // Date.parse rolls 2026-02-30 over into March; a calendar date must exist as written.
+  const [y, mo, d, h, mi, se] = match.slice(2, 8).map(Number) as [number, number, number, number, number, number];
+  const asWritten = new Date(Date.UTC(y, mo - 1, d, h, mi, se));
+  if (asWritten.getUTCDate() !== d || asWritten.getUTCMonth() !== mo - 1 || asWritten.getUTCHours() !== h || asWritten.getUTCMinutes() !== mi) {
+    throw new RangeError(`not a valid instant: ${JSON.stringify(text)}`);
+  }
+  const seconds = Date.parse(`${match[1]}${match[9]}`);
   if (Number.isNaN(seconds)) throw new RangeError(`not a valid instant: ${JSON.stringify(text)}`);
-  const fraction = (match[2] ?? '').padEnd(6, '0').slice(0, 6);
+  const fraction = (match[8] ?? '').padEnd(6, '0').slice(0, 6);
   return BigInt(seconds) * 1000n + BigInt(fraction);
 }
 
