@@ -1,8 +1,6 @@
-import { hostname } from 'node:os';
-import { CycleOrchestrator, logOffloadEvents, OffloadEvents } from '@coldtier/offload-core';
 import { COMMON_HELP, COMMON_OPTIONS, parse, UsageError } from '../cli/args.js';
 import { EXIT, openApp, type Command } from '../cli/io.js';
-import { createRunner } from '../runtime/runner.js';
+import { openCycles } from '../runtime/cycle.js';
 
 const HELP = `Usage: coldtier run --once [options]
 
@@ -24,24 +22,7 @@ export const run: Command = async (argv, io) => {
   if (!values.once) throw new UsageError('coldtier run needs --once (the long-running scheduler is `coldtier start`)');
   const app = await openApp(values, io, 'run');
   try {
-    const { config, logger } = app;
-    const store = await app.store();
-    const clickhouse = config.runner.kind === 'embedded' ? await app.clickhouse() : undefined;
-    await store.recoverStaleRuns(config.watermarkStore.staleRunningMinutes * 60_000);
-    const events = new OffloadEvents();
-    logOffloadEvents(events, logger, config.tables);
-    const orchestrator = new CycleOrchestrator({
-      tables: config.tables,
-      store,
-      runner: createRunner(config, { clickhouse, logger, env: io.env, pool: await app.pool() }),
-      logger,
-      events,
-      concurrency: config.concurrency,
-      retry: config.retry,
-      lateDataBufferMinutes: config.lateDataBufferMinutes,
-      scheduleMinutes: config.scheduleMinutes,
-      leaseOwner: `${hostname()}:${process.pid}`,
-    });
+    const { orchestrator } = await openCycles(app, io.env);
     // Ctrl-C must stop the job too: it runs in its own process group, which a terminal's SIGINT does not reach.
     const abort = new AbortController();
     const removeHandler = io.onStopSignal((signal) => abort.abort(new Error(`received ${signal}`)));

@@ -1,13 +1,11 @@
-import { hostname } from 'node:os';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { CycleOrchestrator, logOffloadEvents, messageOf, OffloadEvents } from '@coldtier/offload-core';
 import type { CycleReport, Logger, OffloadConfig, WatermarkStore } from '@coldtier/offload-core';
 import { createOffloadMetrics, recordOffloadEvents, startMetricsServer } from '@coldtier/offload-metrics';
 import type { MetricsServer, RouteResponse } from '@coldtier/offload-metrics';
 import { TradeGenerator } from '../embedded/generator.js';
 import { CycleScheduler } from '../scheduler/index.js';
 import type { App } from './app.js';
-import { createRunner } from './runner.js';
+import { openCycles } from './cycle.js';
 import { summarizeCycle, tableStatuses } from './table-status.js';
 import { appVersion } from './version.js';
 
@@ -38,30 +36,10 @@ const minHealthSlackMs = 30_000;
 export async function runDaemon(app: App, options: DaemonOptions): Promise<number> {
   const { config, logger } = app;
   const intervalMs = config.scheduleMinutes * 60_000;
-  const store = await app.store();
-  const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded';
-  const clickhouse = needsClickHouse ? await app.clickhouse() : undefined;
-
-  const recovered = await store.recoverStaleRuns(config.watermarkStore.staleRunningMinutes * 60_000);
-  if (recovered.length > 0) logger.warn('reset stale running tables to failed', { tables: recovered });
-
-  const events = new OffloadEvents((error, event) => logger.error('event listener failed', { event: event.type, error: messageOf(error) }));
-  logOffloadEvents(events, logger, config.tables);
+  const { orchestrator, events, store } = await openCycles(app, options.env);
   const metrics = createOffloadMetrics({ tables: config.tables, version: appVersion(), scheduleMinutes: config.scheduleMinutes, lagSource: store, logger });
   recordOffloadEvents(metrics, events);
-
-  const orchestrator = new CycleOrchestrator({
-    tables: config.tables,
-    store,
-    runner: createRunner(config, { clickhouse, logger, env: options.env, pool: await app.pool() }),
-    logger,
-    events,
-    concurrency: config.concurrency,
-    retry: config.retry,
-    lateDataBufferMinutes: config.lateDataBufferMinutes,
-    scheduleMinutes: config.scheduleMinutes,
-    leaseOwner: `${hostname()}:${process.pid}`,
-  });
+  const clickhouse = app.embeddedDefault ? await app.clickhouse() : undefined;
   const history: CycleReport[] = [];
   const scheduler = new CycleScheduler({
     intervalMs,

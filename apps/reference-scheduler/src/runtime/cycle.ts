@@ -1,0 +1,42 @@
+import { hostname } from 'node:os';
+import { CycleOrchestrator, OffloadEvents, logOffloadEvents, messageOf } from '@coldtier/offload-core';
+import type { PostgresWatermarkStore } from '@coldtier/offload-core';
+import type { App } from './app.js';
+import { createRunner } from './runner.js';
+
+/** What running cycles needs, built once per process from the app's config. */
+export interface CycleParts {
+  readonly orchestrator: CycleOrchestrator;
+  readonly events: OffloadEvents;
+  readonly store: PostgresWatermarkStore;
+}
+
+/**
+ * Opens the store and source, resets `running` rows a crashed process left
+ * behind, and builds the orchestrator with the operator's log lines
+ * subscribed to its events.
+ */
+export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<CycleParts> {
+  const { config, logger } = app;
+  const store = await app.store();
+  const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded';
+  const clickhouse = needsClickHouse ? await app.clickhouse() : undefined;
+  const recovered = await store.recoverStaleRuns(config.watermarkStore.staleRunningMinutes * 60_000);
+  if (recovered.length > 0) logger.warn('reset stale running tables to failed', { tables: recovered });
+
+  const events = new OffloadEvents((error, event) => logger.error('event listener failed', { event: event.type, error: messageOf(error) }));
+  logOffloadEvents(events, logger, config.tables);
+  const orchestrator = new CycleOrchestrator({
+    tables: config.tables,
+    store,
+    runner: createRunner(config, { clickhouse, logger, env, pool: await app.pool() }),
+    logger,
+    events,
+    concurrency: config.concurrency,
+    retry: config.retry,
+    lateDataBufferMinutes: config.lateDataBufferMinutes,
+    scheduleMinutes: config.scheduleMinutes,
+    leaseOwner: `${hostname()}:${process.pid}`,
+  });
+  return { orchestrator, events, store };
+}
