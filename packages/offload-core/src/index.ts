@@ -212,3 +212,16 @@ export type {
   ClickHouseParquetSourceOptions,
   WrittenWindow,
 } from './iceberg/index.js';
+
+export { reconcile, ClickHouseDataReader, ReconcileError, MAX_RANGES } from './reconcile/index.js';
+export type {
+  ReconcileOptions,
+  ReconcileResult,
+  ReconcileRange,
+  ReconcileTotals,
+  RangeStatus,
+  IcebergDataReader,
+  DataReadRequest,
+  DataBucket,
+  Granularity,
+} from './reconcile/index.js';

@@ -1,6 +1,7 @@
-import { access, cp, readFile, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { readFile } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acquireSparkFixture, SPARK_FIXTURE_LOCATION, SPARK_FIXTURE_WAREHOUSE } from '@coldtier/test-support';
+import type { SparkFixture } from '@coldtier/test-support';
 import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import { decodeAvroFile } from '../src/iceberg/spec/avro.js';
 import { ManifestEntryStatus, writeManifest } from '../src/iceberg/spec/manifest.js';
@@ -10,25 +11,19 @@ import { valueFromBytes } from '../src/iceberg/spec/values.js';
 import { listLiveDataFiles, readManifestEntries, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
 
 // Spark recorded absolute paths under this location, so the copy must live there.
-const FIXTURE = new URL('../../../../shared/fixtures/spark-3.5.5-iceberg-1.8.1/trades_test', import.meta.url).pathname;
-const WAREHOUSE = '/home/iceberg/warehouse';
-const LOCATION = `${WAREHOUSE}/cold/trades_test`;
+const WAREHOUSE = SPARK_FIXTURE_WAREHOUSE;
+const LOCATION = SPARK_FIXTURE_LOCATION;
 const SNAPSHOT_ID = 1116539608799933257n;
 
 describe('reading the table Spark 3.5.5 + Iceberg 1.8.1 wrote', () => {
   const catalog = new FilesystemCatalog({ warehouse: WAREHOUSE });
   const id = { namespace: ['cold'], name: 'trades_test' };
 
-  // Remove only what the test created: the topmost directory that did not exist.
-  let created = LOCATION;
+  let fixture: SparkFixture;
   beforeAll(async () => {
-    while (!(await exists(dirname(created)))) created = dirname(created);
-    await rm(LOCATION, { recursive: true, force: true });
-    await cp(FIXTURE, LOCATION, { recursive: true });
-  });
-  afterAll(async () => {
-    await rm(created, { recursive: true, force: true });
-  });
+    fixture = await acquireSparkFixture();
+  }, 150_000);
+  afterAll(() => fixture?.release());
 
   it('loads v2 metadata through the Hadoop layout, keeping the 63-bit snapshot id exact', async () => {
     const table = await catalog.loadTable(id);
@@ -124,4 +119,3 @@ function normalise(v: string | undefined): string {
   return /^[[{]/.test(v) ? v : JSON.stringify(/^\d+$/.test(v) ? Number(v) : v);
 }
 
-const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
