@@ -225,3 +225,6 @@ export type {
   DataBucket,
   Granularity,
 } from './reconcile/index.js';
+
+export { bronzeTableDdl, insertTrades } from './sample/index.js';
+export type { BronzeTableOptions, TradeBatch } from './sample/index.js';

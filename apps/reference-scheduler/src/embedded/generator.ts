@@ -1,7 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import { messageOf, parseQualifiedName, quoteClickHouseQualified, systemClock } from '@coldtier/offload-core';
+import { insertTrades, messageOf, parseQualifiedName, quoteClickHouseQualified, systemClock } from '@coldtier/offload-core';
 import type { Clock, Logger, TableConfig } from '@coldtier/offload-core';
-import { insertTrades } from './bronze.js';
 import type { Timer } from '../scheduler/index.js';
 import { realTimer } from '../scheduler/index.js';
 

@@ -1,8 +1,7 @@
 import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
-import { loadConfigFile, messageOf, migrate, OffloadError, PostgresWatermarkStore, quoteClickHouse } from '@coldtier/offload-core';
+import { bronzeTableDdl, loadConfigFile, messageOf, migrate, OffloadError, PostgresWatermarkStore, quoteClickHouse } from '@coldtier/offload-core';
 import type { Logger, OffloadConfig } from '@coldtier/offload-core';
-import { bronzeTableDdl } from '../embedded/bronze.js';
 import { startEmbeddedPostgres } from '../embedded/pglite.js';
 import { openClickHouse } from './clickhouse.js';
 import { EMBEDDED_DATABASE, embeddedConfig, stateLayout, type StateLayout } from './embedded-config.js';

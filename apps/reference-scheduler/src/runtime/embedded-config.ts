@@ -1,6 +1,8 @@
 import { join } from 'node:path';
 import { parseConfig, type OffloadConfig } from '@coldtier/offload-core';
-import { EMBEDDED_EXCHANGES } from '../embedded/bronze.js';
+
+/** The reference's exchanges, each with its own bronze table. */
+export const EMBEDDED_EXCHANGES = ['binance', 'kraken'] as const;
 
 /** ClickHouse database of the embedded bronze tables, as in the reference. */
 export const EMBEDDED_DATABASE = 'k2';

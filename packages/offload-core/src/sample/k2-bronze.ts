@@ -1,11 +1,19 @@
+/**
+ * Sample data for demos, benchmarks and tests: the K2 reference's bronze
+ * trades table and a synthetic trade generator. Not needed to offload.
+ */
 import type { ClickHouseClient } from '@clickhouse/client';
-import { quoteClickHouse } from '@coldtier/offload-core';
+import { quoteClickHouse } from '../identifiers/index.js';
 
-/** The reference's exchanges, each with its own bronze table. */
-export const EMBEDDED_EXCHANGES = ['binance', 'kraken'] as const;
+export interface BronzeTableOptions {
+  /** The reference expires rows after 7 days; `null` keeps them (fixed-date benchmark data). */
+  readonly ttlDays?: number | null;
+}
 
 /** The bronze schema of the K2 reference (shared/reference/k2-reference.md, "Bronze schema"). */
-export function bronzeTableDdl(database: string, table: string): string {
+export function bronzeTableDdl(database: string, table: string, options: BronzeTableOptions = {}): string {
+  const ttlDays = options.ttlDays === undefined ? 7 : options.ttlDays;
+  const ttl = ttlDays === null ? '' : `\n  TTL toDateTime(exchange_timestamp) + INTERVAL ${Math.trunc(ttlDays)} DAY`;
   return `CREATE TABLE IF NOT EXISTS ${quoteClickHouse(database)}.${quoteClickHouse(table)} (
     exchange LowCardinality(String),
     symbol LowCardinality(String),
@@ -25,8 +33,7 @@ export function bronzeTableDdl(database: string, table: string): string {
   )
   ENGINE = ReplacingMergeTree(_version)
   PARTITION BY (exchange, toYYYYMMDD(exchange_timestamp))
-  ORDER BY (exchange, canonical_symbol, exchange_timestamp, sequence_number)
-  TTL toDateTime(exchange_timestamp) + INTERVAL 7 DAY`;
+  ORDER BY (exchange, canonical_symbol, exchange_timestamp, sequence_number)${ttl}`;
 }
 
 export interface TradeBatch {
