@@ -170,3 +170,17 @@ describe('coldtier backfill', () => {
     expect(stable(await statusJson())).toEqual(stable(before));
   });
 });
+
+describe('coldtier reconcile', () => {
+  it('rejects an unknown table, a malformed date and a Spark-runner config with one line each', async () => {
+    const unknown = await coldtier(['reconcile', '--config', config, '--table', 'bronze_trades_mars', '--since', '2026-01-01'], { env });
+    expect(unknown.code).toBe(2);
+    expectOneLineError(unknown.stderr, /unknown table "bronze_trades_mars"/);
+    const malformed = await coldtier(['reconcile', '--config', config, '--table', 'bronze_trades_kraken', '--since', '2026-13-01'], { env });
+    expect(malformed.code).toBe(2);
+    expectOneLineError(malformed.stderr, /invalid --since "2026-13-01"/);
+    const spark = await coldtier(['reconcile', '--config', config, '--table', 'bronze_trades_kraken', '--since', '2026-01-01'], { env });
+    expect(spark.code).toBe(2);
+    expectOneLineError(spark.stderr, /reconcile reads the Iceberg catalog of the embedded runner/);
+  });
+});

@@ -66,6 +66,15 @@ describe('coldtier start on the embedded default', () => {
     expect(children.filter(alive)).toEqual([]);
 
     const final = JSON.parse((await coldtier(['status', '--state-dir', state, '--json'])).stdout) as Status;
+    // Reconciliation agrees: nothing missing or duplicated, newer rows pending.
+    const since = new Date(Date.now() - 86_400_000).toISOString();
+    const check = await coldtier(['reconcile', '--state-dir', state, '--table', 'bronze_trades_binance', '--since', since, '--exact', '--json']);
+    expect(check.code, check.stderr).toBe(0);
+    const reconciled = JSON.parse(check.stdout) as { source: string; totals: { icebergRows: number; clickhouseRows: number; missing: number; duplicates: number } };
+    expect(reconciled.source).toBe('data');
+    expect(reconciled.totals).toMatchObject({ missing: 0, duplicates: 0 });
+    expect(reconciled.totals.icebergRows).toBe(reconciled.totals.clickhouseRows);
+    expect(reconciled.totals.icebergRows).toBeGreaterThan(0);
     // Read back independently: the source tables and the Iceberg tables, through chdb's own Iceberg reader.
     const client = openChdb(join(state, 'clickhouse'));
     const cwd = process.cwd();

@@ -9,7 +9,7 @@ import {
   SparkJobRunner,
   SqlCatalog,
 } from '@coldtier/offload-core';
-import type { EmbeddedRunnerConfig, JobRunner, Logger, OffloadConfig, SparkRunnerConfig } from '@coldtier/offload-core';
+import type { Catalog, EmbeddedRunnerConfig, JobRunner, Logger, OffloadConfig, SparkRunnerConfig } from '@coldtier/offload-core';
 import type { AppPool } from './pg.js';
 
 /** What the runners are built from besides the config. */
@@ -39,12 +39,18 @@ export function createRunner(config: OffloadConfig, deps: RunnerDeps): JobRunner
 
 function embeddedRunner(runner: EmbeddedRunnerConfig, deps: RunnerDeps): EmbeddedIcebergRunner {
   if (!deps.clickhouse) throw new OffloadError('internal', 'the embedded runner needs a ClickHouse client');
+  const catalog = createCatalog(runner, deps.pool);
+  const common = { clickhouse: deps.clickhouse, catalog, targetFileSizeBytes: runner.targetFileSizeBytes, logger: deps.logger };
+  if (!(catalog instanceof SqlCatalog) || !deps.pool) return new EmbeddedIcebergRunner(common);
+  return new EmbeddedIcebergRunner({ ...common, sharedTransaction: { store: new PostgresWatermarkStore({ pool: deps.pool }) } });
+}
+
+/** The Iceberg catalog the embedded runner config names; the SQL one lives in the watermark store's database. */
+export function createCatalog(runner: EmbeddedRunnerConfig, pool: AppPool | undefined): Catalog {
   const warehouse = resolve(runner.warehouse);
-  const common = { clickhouse: deps.clickhouse, targetFileSizeBytes: runner.targetFileSizeBytes, logger: deps.logger };
-  if (runner.catalog === 'filesystem') return new EmbeddedIcebergRunner({ ...common, catalog: new FilesystemCatalog({ warehouse }) });
-  if (!deps.pool) throw new OffloadError('config', 'runner.catalog "sql" needs the watermark store database (watermarkStore.urlEnv)');
-  const catalog = new SqlCatalog({ name: runner.catalogName, pool: deps.pool, io: new LocalFileIO(), warehouse });
-  return new EmbeddedIcebergRunner({ ...common, catalog, sharedTransaction: { store: new PostgresWatermarkStore({ pool: deps.pool }) } });
+  if (runner.catalog === 'filesystem') return new FilesystemCatalog({ warehouse });
+  if (!pool) throw new OffloadError('config', 'runner.catalog "sql" needs the watermark store database (watermarkStore.urlEnv)');
+  return new SqlCatalog({ name: runner.catalogName, pool, io: new LocalFileIO(), warehouse });
 }
 
 function sparkRunner(config: OffloadConfig, runner: SparkRunnerConfig, deps: RunnerDeps): SparkJobRunner {
