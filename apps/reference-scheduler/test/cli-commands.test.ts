@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse as parseYaml } from 'yaml';
 import { createTempDir, createTestDatabase, type TempDir, type TestDatabase } from '@coldtier/test-support';
 import { assertBuilt, coldtier, writeFakeSparkConfig } from './cli-helpers.js';
 
@@ -182,5 +183,47 @@ describe('coldtier reconcile', () => {
     const spark = await coldtier(['reconcile', '--config', config, '--table', 'bronze_trades_kraken', '--since', '2026-01-01'], { env });
     expect(spark.code).toBe(2);
     expectOneLineError(spark.stderr, /reconcile reads the Iceberg catalog of the embedded runner/);
+  });
+});
+
+describe('coldtier rules and dashboard', () => {
+  it('print the generated rules and dashboard for the configured schedule and job', async () => {
+    const rules = await coldtier(['rules', '--config', config, '--job', 'offload'], { env });
+    expect(rules.code).toBe(0);
+    const parsed = parseYaml(rules.stdout) as { groups: { rules: { alert?: string; record?: string; expr: string }[] }[] };
+    const all = parsed.groups.flatMap((g) => g.rules);
+    expect(all.filter((r) => r.alert).map((r) => r.alert)).toContain('IcebergOffloadCycleTooSlow');
+    expect(all.find((r) => r.alert === 'IcebergOffloadSchedulerDown')?.expr).toContain('job="offload"');
+    const dashboard = await coldtier(['dashboard', '--config', config], { env });
+    expect(dashboard.code).toBe(0);
+    expect(JSON.parse(dashboard.stdout)).toMatchObject({ uid: 'iceberg-offload', title: 'Iceberg Offload Pipeline' });
+  });
+
+  it('fail with one line for an unreadable config', async () => {
+    for (const command of ['rules', 'dashboard']) {
+      const result = await coldtier([command, '--config', `${dir.path}/missing.yaml`]);
+      expect(result.code).toBe(2);
+      expectOneLineError(result.stderr, /cannot read config file .*missing\.yaml/);
+    }
+  });
+});
+
+describe('coldtier diagnose', () => {
+  it('runs the runbook diagnosis on the embedded setup and reports a verdict', { timeout: 120_000 }, async () => {
+    const result = await coldtier(['diagnose', '--state-dir', `${dir.path}/diagnose-state`, '--hours', '2', '--json']);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { hours: number; verdict: { status: string }; steps: Record<string, { status: string }> };
+    expect(report.hours).toBe(2);
+    expect(['healthy', 'warning', 'critical']).toContain(report.verdict.status);
+    expect(report.steps['parts']?.status).toBe('ok');
+    const human = await coldtier(['diagnose', '--state-dir', `${dir.path}/diagnose-state`]);
+    expect(human.code).toBe(0);
+    expect(human.stdout).toMatch(/^Diagnosis at .* over the last 6 h: /);
+  });
+
+  it('rejects a malformed --hours with one line', async () => {
+    const result = await coldtier(['diagnose', '--config', config, '--hours', 'six'], { env });
+    expect(result.code).toBe(2);
+    expectOneLineError(result.stderr, /--hours/);
   });
 });
