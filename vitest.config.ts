@@ -24,6 +24,7 @@ export default defineConfig({
     testTimeout: 30_000,
     hookTimeout: 60_000,
     globalSetup: [fileURLToPath(new URL('packages/test-support/src/global-setup.ts', import.meta.url))],
+    reporters: ['default', fileURLToPath(new URL('packages/test-support/src/summary-reporter.ts', import.meta.url))],
     projects: [
       project('offload-core', 'packages/offload-core'),
       project('offload-metrics', 'packages/offload-metrics'),
