@@ -49,10 +49,8 @@ export interface ReconcileOptions {
 
 export type RangeStatus = 'ok' | 'missing' | 'duplicates' | 'mismatch';
 
-/** One day or hour of the period. */
-export interface ReconcileRange {
-  readonly start: Date;
-  readonly end: Date;
+/** Row counts of a range or of the whole period. */
+export interface ReconcileTotals {
   /** Source rows at or before the watermark: those Iceberg should hold. */
   readonly clickhouseRows: number;
   /** Source rows after the watermark: not offloaded yet. */
@@ -67,14 +65,10 @@ export interface ReconcileRange {
   readonly status: RangeStatus;
 }
 
-export interface ReconcileTotals {
-  readonly clickhouseRows: number;
-  readonly pendingRows: number;
-  readonly icebergRows: number;
-  readonly missing: number;
-  readonly duplicates: number;
-  readonly extra: number;
-  readonly status: RangeStatus;
+/** One day or hour of the period. */
+export interface ReconcileRange extends ReconcileTotals {
+  readonly start: Date;
+  readonly end: Date;
 }
 
 export interface ReconcileResult {

@@ -106,8 +106,8 @@ export interface ThresholdBounds<B = number> {
   readonly critical?: B;
 }
 
-/** A catalog entry, before the schedule and overrides are applied. */
-export interface ThresholdDefinition extends ThresholdBounds<BoundSpec> {
+/** What a threshold is, apart from its bounds. */
+interface ThresholdIdentity {
   readonly id: ThresholdId;
   /** Lower-case noun phrase used in reasons, e.g. `cycle duration`. */
   readonly title: string;
@@ -120,16 +120,11 @@ export interface ThresholdDefinition extends ThresholdBounds<BoundSpec> {
   readonly sources: readonly ThresholdSource[];
 }
 
+/** A catalog entry, before the schedule and overrides are applied. */
+export interface ThresholdDefinition extends ThresholdIdentity, ThresholdBounds<BoundSpec> {}
+
 /** A threshold with every bound in its unit, for one deployment (and possibly one table). */
-export interface Threshold extends ThresholdBounds {
-  readonly id: ThresholdId;
-  readonly title: string;
-  readonly description: string;
-  readonly unit: ThresholdUnit;
-  readonly direction: ThresholdDirection;
-  readonly inclusive: boolean;
-  readonly display?: DisplaySteps;
-  readonly sources: readonly ThresholdSource[];
+export interface Threshold extends ThresholdIdentity, ThresholdBounds {
   /** The table this value applies to, when it comes from a per-table override. */
   readonly table?: string;
 }
