@@ -5,7 +5,7 @@ import type { TableConfig } from '@coldtier/offload-core';
 import { createTestDatabase, startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse, TestDatabase } from '@coldtier/test-support';
 import { clickHousePingProbe, osHostProbe, runDiagnostics } from '../src/runbook/index.js';
-import { NOW, createSourceTable, fastNetwork, insertHour, quickCycles, quietHost, startStore, tableConfig } from './runbook-fixtures.js';
+import { NOW, calmOptions, createSourceTable, insertHour, startStore, tableConfig } from './runbook-fixtures.js';
 
 let ch: EmbeddedClickHouse;
 let pgStore: Awaited<ReturnType<typeof startStore>>;
@@ -33,10 +33,7 @@ afterAll(async () => {
 
 describe('runbook diagnostics when probes fail', () => {
   it('reports a source table missing from ClickHouse as unknown, and still measures the others', async () => {
-    const report = await runDiagnostics({
-      clickhouse: ch.client, store: pgStore.store, tables: [present, missing], clock: new ManualClock(NOW),
-      cycleHistory: quickCycles(), host: quietHost, network: fastNetwork,
-    });
+    const report = await runDiagnostics(calmOptions(ch.client, pgStore.store, [present, missing]));
     const volume = new Map(report.steps.volume.data.map((v) => [v.table, v]));
     expect(volume.get('bronze_trades_missing')).toMatchObject({ status: 'unknown', latestRows: null });
     expect(volume.get('bronze_trades_missing')!.reason).toMatch(/volume of k2\.bronze_trades_missing/);

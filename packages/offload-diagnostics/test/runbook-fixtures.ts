@@ -1,9 +1,9 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import pg from 'pg';
 import { ManualClock, PostgresWatermarkStore, microsFromDate, migrate, parseConfig } from '@coldtier/offload-core';
-import type { TableConfig } from '@coldtier/offload-core';
+import type { TableConfig, WatermarkStore } from '@coldtier/offload-core';
 import { createTestDatabase } from '@coldtier/test-support';
-import type { HostProbe, NetworkProbe } from '../src/runbook/index.js';
+import type { DiagnosticsOptions, HostProbe, NetworkProbe } from '../src/runbook/index.js';
 
 /** Every file diagnoses at the same instant, mid-hour so hour windows and clock hours differ. */
 export const NOW = new Date('2026-02-12T12:30:00.000Z');
@@ -83,4 +83,12 @@ export const fastNetwork: NetworkProbe = {
 /** Ten quick cycles ending before NOW. */
 export function quickCycles(seconds = 12) {
   return Array.from({ length: 10 }, (_, i) => ({ startedAt: new Date(NOW.getTime() - (i + 1) * 15 * 60_000), durationSeconds: seconds }));
+}
+
+/**
+ * Diagnostics options on a quiet host with a fast network and quick cycles,
+ * at `NOW`: only the data a test seeds can raise a finding.
+ */
+export function calmOptions(clickhouse: ClickHouseClient, store: WatermarkStore, tables: readonly TableConfig[]): DiagnosticsOptions {
+  return { clickhouse, store, tables, clock: new ManualClock(NOW), cycleHistory: quickCycles(), host: quietHost, network: fastNetwork };
 }

@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '@coldtier/offload-core';
 import type { TableConfig } from '@coldtier/offload-core';
 import { startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse } from '@coldtier/test-support';
 import { formatDiagnosticReport, runDiagnostics } from '../src/runbook/index.js';
 import type { DiagnosticsOptions } from '../src/runbook/index.js';
-import { NOW, createSourceTable, fastNetwork, insertHour, quickCycles, quietHost, startStore } from './runbook-fixtures.js';
+import { calmOptions, createSourceTable, insertHour, startStore } from './runbook-fixtures.js';
 
 /** Many small inserts with merges stopped: every insert stays a part. */
 const NO_MERGE_LIMITS = 'SETTINGS parts_to_delay_insert = 100000, parts_to_throw_insert = 100000';
@@ -30,15 +29,7 @@ beforeAll(async () => {
   for (let h = 0; h < 6; h++) await insertHour(ch.client, 'bronze_trades_coinbase', h, 500);
   pgStore = await startStore(tables.map((t) => t.name));
   for (const table of tables) await pgStore.recordRun(table.name, { seconds: 2, rows: 40, endedAgoMs: 5 * 60_000 });
-  options = {
-    clickhouse: ch.client,
-    store: pgStore.store,
-    tables,
-    clock: new ManualClock(NOW),
-    cycleHistory: quickCycles(),
-    host: quietHost,
-    network: fastNetwork,
-  };
+  options = calmOptions(ch.client, pgStore.store, tables);
 });
 
 afterAll(async () => {

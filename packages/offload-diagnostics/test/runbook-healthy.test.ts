@@ -4,7 +4,7 @@ import type { TableConfig } from '@coldtier/offload-core';
 import { startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse } from '@coldtier/test-support';
 import { runDiagnostics } from '../src/runbook/index.js';
-import { NOW, createSourceTable, fastNetwork, insertHour, quickCycles, quietHost, startStore } from './runbook-fixtures.js';
+import { NOW, calmOptions, createSourceTable, fastNetwork, insertHour, quickCycles, quietHost, startStore } from './runbook-fixtures.js';
 
 let ch: EmbeddedClickHouse;
 let pgStore: Awaited<ReturnType<typeof startStore>>;
@@ -31,15 +31,7 @@ afterAll(async () => {
 
 describe('runbook diagnostics of a healthy setup', () => {
   it('measures every step and finds nothing wrong', async () => {
-    const report = await runDiagnostics({
-      clickhouse: ch.client,
-      store: pgStore.store,
-      tables,
-      clock: new ManualClock(NOW),
-      cycleHistory: quickCycles(),
-      host: quietHost,
-      network: fastNetwork,
-    });
+    const report = await runDiagnostics(calmOptions(ch.client, pgStore.store, tables));
 
     expect(report.verdict.status).toBe('healthy');
     expect(report.findings).toEqual([]);

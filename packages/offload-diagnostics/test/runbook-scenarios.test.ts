@@ -1,11 +1,10 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '@coldtier/offload-core';
 import type { TableConfig } from '@coldtier/offload-core';
 import { startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse } from '@coldtier/test-support';
 import { runDiagnostics } from '../src/runbook/index.js';
 import type { DiagnosticReport, DiagnosticsOptions } from '../src/runbook/index.js';
-import { HOUR_MS, NOW, createSourceTable, fastNetwork, insertHour, quickCycles, quietHost, startStore } from './runbook-fixtures.js';
+import { HOUR_MS, NOW, calmOptions, createSourceTable, insertHour, quickCycles, startStore } from './runbook-fixtures.js';
 
 let ch: EmbeddedClickHouse;
 let pgStore: Awaited<ReturnType<typeof startStore>>;
@@ -52,7 +51,7 @@ beforeAll(async () => {
   pgStore = await startStore(tables.map((t) => t.name));
   await pgStore.recordRun('bronze_trades_binance', { seconds: 3, rows: 120, endedAgoMs: 5 * 60_000 });
   await pgStore.recordRun('bronze_trades_kraken', { seconds: 3, rows: 120, endedAgoMs: 45 * 60_000 });
-  base = { clickhouse: ch.client, store: pgStore.store, tables, clock: new ManualClock(NOW), cycleHistory: quickCycles(), host: quietHost, network: fastNetwork };
+  base = calmOptions(ch.client, pgStore.store, tables);
 });
 
 afterAll(async () => {

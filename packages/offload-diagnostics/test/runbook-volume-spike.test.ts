@@ -1,12 +1,11 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ManualClock } from '@coldtier/offload-core';
 import type { TableConfig } from '@coldtier/offload-core';
 import { startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse } from '@coldtier/test-support';
 import { runDiagnostics } from '../src/runbook/index.js';
 import type { DiagnosticReport } from '../src/runbook/index.js';
 import { resolveThresholds } from '../src/thresholds/index.js';
-import { NOW, createSourceTable, fastNetwork, insertHour, quickCycles, quietHost, startStore } from './runbook-fixtures.js';
+import { calmOptions, createSourceTable, insertHour, startStore } from './runbook-fixtures.js';
 
 /**
  * The runbook's bounds scaled down 1000x (5M steady / 10M spike rows per
@@ -42,16 +41,7 @@ beforeAll(async () => {
   await pgStore.recordRun('bronze_trades_kraken', { seconds: 200, rows: 750, endedAgoMs: 5 * 60_000 });
   await pgStore.recordRun('bronze_trades_coinbase', { seconds: 2, rows: 750, endedAgoMs: 5 * 60_000 });
   await pgStore.recordRun('bronze_trades_bybit', { seconds: 5, rows: 3_000, endedAgoMs: 5 * 60_000 });
-  report = await runDiagnostics({
-    clickhouse: ch.client,
-    store: pgStore.store,
-    tables,
-    thresholds,
-    clock: new ManualClock(NOW),
-    cycleHistory: quickCycles(),
-    host: quietHost,
-    network: fastNetwork,
-  });
+  report = await runDiagnostics({ ...calmOptions(ch.client, pgStore.store, tables), thresholds });
 });
 
 afterAll(async () => {
