@@ -31,11 +31,13 @@ export const ICEBERG_CASTS = [
   'CAST(`_version` AS Decimal(20, 0)) AS `_version`',
 ].join(', ');
 
-/** What the offload reads: the window's rows, FINAL, in cursor order. */
+/**
+ * What the offload reads: the window's rows, FINAL, in the source's order
+ * (Coldtier's files hold contiguous cursor ranges but are not sorted inside).
+ */
 export const WINDOW_QUERY = `SELECT ${ICEBERG_CASTS} FROM (
   SELECT * FROM ${DATABASE}.${TABLE} FINAL
-  WHERE exchange_timestamp <= parseDateTime64BestEffort('${UNTIL}', 6, 'UTC')
-  ORDER BY exchange_timestamp, sequence_number)`;
+  WHERE exchange_timestamp <= parseDateTime64BestEffort('${UNTIL}', 6, 'UTC'))`;
 
 /**
  * Creates the bronze table and fills it with `rows` synthetic trades over two

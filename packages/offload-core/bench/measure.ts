@@ -1,7 +1,7 @@
 /**
  * One measurement, run in a child process of its own (chdb binds one data
  * directory per process, and the process's peak RSS is the measurement's).
- * Usage: node measure.js <setup|export|coldtier|clickhouse-iceberg> <chdb dir> <output dir> <rows>
+ * Usage: node measure.js <setup|export|coldtier|clickhouse-iceberg> <chdb dir> <output dir> <rows> [stream|server-file]
  * Prints one `BENCH_RESULT {json}` line.
  */
 import { stat, readdir } from 'node:fs/promises';
@@ -10,28 +10,11 @@ import { performance } from 'node:perf_hooks';
 import { createClient } from '@clickhouse/client';
 import type { ClickHouseClient, ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
-import {
-  ClickHouseParquetSource,
-  FilesystemCatalog,
-  INITIAL_CURSOR,
-  cursorToJson,
-  describeClickHouseColumns,
-  evolveSchema,
-  fastAppend,
-  parseMicros,
-} from '@coldtier/offload-core';
+import { EmbeddedIcebergRunner, FilesystemCatalog, INITIAL_CURSOR, PARQUET_OUTPUT_SETTINGS, parseMicros, tableSchema } from '@coldtier/offload-core';
+import type { EmbeddedStage, ParquetExportMode, ParquetQueryClient, TableConfig } from '@coldtier/offload-core';
 import { DATABASE, TABLE, UNTIL, WINDOW_QUERY, createBronze } from './bronze.js';
 
 export const RESULT_PREFIX = 'BENCH_RESULT ';
-
-/** The settings Coldtier's writer exports with (PARQUET_OUTPUT_SETTINGS), for the baselines too. */
-const PARQUET_SETTINGS = {
-  output_format_parquet_string_as_string: 1,
-  output_format_parquet_fixed_string_as_fixed_byte_array: 1,
-  output_format_parquet_datetime_as_uint32: 0,
-  output_format_parquet_compression_method: 'zstd',
-  output_format_parquet_write_page_index: 1,
-} as const;
 
 export interface Measurement {
   readonly kind: string;
@@ -74,57 +57,72 @@ async function exportParquet(client: ClickHouseClient, out: string): Promise<Tim
   await client.command({
     query: `INSERT INTO FUNCTION file({path:String}, 'Parquet') ${WINDOW_QUERY}`,
     query_params: { path: join(out, 'window.parquet') },
-    clickhouse_settings: { ...PARQUET_SETTINGS, engine_file_truncate_on_insert: 1 },
+    clickhouse_settings: { ...PARQUET_OUTPUT_SETTINGS, engine_file_truncate_on_insert: 1 },
   });
   return { seconds: (performance.now() - start) / 1000, ...(await sizeOf(out)), phases: {} };
 }
 
-/** (b) Coldtier: the window written as Iceberg data files and committed with one fast append. */
-async function coldtier(client: ClickHouseClient, out: string): Promise<Timed> {
-  const phases = { plan: 0, export: 0, footer: 0, commit: 0 };
-  // Splits the writer's time: cursor-planning queries vs the Parquet export streams.
-  const timed = {
-    query: async (params: Parameters<ClickHouseClient['query']>[0]) => {
-      const t = performance.now();
+/** A client that adds the time of each call to `phases[plan]` (queries) or `phases[export]` (the file exports). */
+function timedClient(client: ClickHouseClient, phases: Record<string, number>): ParquetQueryClient {
+  const timed =
+    <A extends unknown[], R>(phase: string, call: (...args: A) => Promise<R>) =>
+    async (...args: A): Promise<R> => {
+      const start = performance.now();
       try {
-        return await client.query(params);
+        return await call(...args);
       } finally {
-        phases.plan += (performance.now() - t) / 1000;
+        phases[phase] = (phases[phase] ?? 0) + (performance.now() - start) / 1000;
       }
-    },
-    exec: async (params: Parameters<ClickHouseClient['exec']>[0]) => {
-      const t = performance.now();
+    };
+  return {
+    query: timed('plan', client.query.bind(client)) as ClickHouseClient['query'],
+    command: timed('export', client.command.bind(client)),
+    // The stream export's time runs until the file is on disk, which the source awaits after exec returns.
+    exec: async (params) => {
+      const start = performance.now();
       const result = await client.exec(params);
-      result.stream.once('close', () => (phases.export += (performance.now() - t) / 1000));
+      result.stream.once('close', () => (phases['export'] = (phases['export'] ?? 0) + (performance.now() - start) / 1000));
       return result;
     },
-  } as Pick<ClickHouseClient, 'query' | 'exec'>;
-  const source = { namespace: DATABASE, name: TABLE };
-  const columns = await describeClickHouseColumns(client, source);
-  const schema = evolveSchema(undefined, columns, { mode: 'fail' }).schema;
-  const ts = schema.fields.find((f) => f.name === 'exchange_timestamp')!;
-  const spec = { 'spec-id': 0, fields: [{ 'source-id': ts.id, 'field-id': 1000, name: 'exchange_timestamp_day', transform: 'day' }] };
-  const catalog = new FilesystemCatalog({ warehouse: out });
-  const id = { namespace: ['cold'], name: 'bronze_trades_binance' };
-  await catalog.createTable(id, { schema, spec });
+  };
+}
 
+/** (b) Coldtier: one run of the embedded runner, the window written as Iceberg data files and committed with one fast append. */
+async function coldtier(client: ClickHouseClient, out: string, mode: ParquetExportMode): Promise<Timed> {
+  const phases: Record<string, number> = { prepare: 0, plan: 0, export: 0, footer: 0, commit: 0 };
+  const parsed = tableSchema.parse({
+    source: `${DATABASE}.${TABLE}`,
+    target: `cold.${TABLE}`,
+    layer: 'bronze',
+    timestampColumn: 'exchange_timestamp',
+    sequenceColumn: 'sequence_number',
+    final: true,
+  });
+  // partitionBy left empty: the runner's default spec, day(exchange_timestamp).
+  const table: TableConfig = { ...parsed, name: TABLE, partitionBy: parsed.partitionBy ?? [] };
+  const reached: Partial<Record<EmbeddedStage, number>> = {};
+  const runner = new EmbeddedIcebergRunner({
+    clickhouse: timedClient(client, phases),
+    catalog: new FilesystemCatalog({ warehouse: out }),
+    exportMode: mode,
+    onStage: (stage) => {
+      reached[stage] = performance.now();
+      // Queries before `planned` read system.columns: preparing, not planning files.
+      if (stage === 'planned') phases['plan'] = 0;
+    },
+  });
   const start = performance.now();
-  const written = await new ClickHouseParquetSource(timed, { targetFileSizeBytes: 128 * 1024 * 1024 }).writeWindow({
-    table: { name: TABLE, source, timestampColumn: 'exchange_timestamp', sequenceColumn: 'sequence_number', tieBreakerColumns: [], final: true },
-    schema,
-    columns,
-    partitionSpec: spec,
-    window: { after: INITIAL_CURSOR, untilMicros: parseMicros(UNTIL) },
-    tableLocation: catalog.tableLocation(id),
-    runId: 'bench',
-  });
-  const written_at = performance.now();
-  phases.footer = (written_at - start) / 1000 - phases.plan - phases.export;
-  await fastAppend(catalog, id, written.dataFiles, {
-    snapshotProperties: { 'coldtier.watermark': JSON.stringify(cursorToJson(written.maxCursor!)) },
-  });
-  phases.commit = (performance.now() - written_at) / 1000;
-  return { seconds: (performance.now() - start) / 1000, bytes: Number(written.bytes), files: written.dataFiles.length, phases };
+  const result = await runner.run(
+    { runId: 'bench', table, window: { after: INITIAL_CURSOR, untilMicros: parseMicros(UNTIL) }, attempt: 1 },
+    new AbortController().signal,
+  );
+  const end = performance.now();
+  const at = (stage: EmbeddedStage) => reached[stage] ?? end;
+  phases['prepare'] = (at('planned') - start) / 1000;
+  phases['footer'] = (at('files_written') - at('planned')) / 1000 - phases['plan']! - phases['export']!;
+  phases['commit'] = (end - at('files_written')) / 1000;
+  const files = await sizeOf(out);
+  return { seconds: (end - start) / 1000, bytes: result.bytesWritten, files: files.files, phases };
 }
 
 /** (c) ClickHouse's own Iceberg writer (experimental): INSERT into an IcebergLocal table partitioned by day. */
@@ -133,7 +131,7 @@ async function clickhouseIceberg(client: ClickHouseClient, out: string): Promise
   const query = WINDOW_QUERY.replaceAll('Decimal(20, 0)', 'Int64').replaceAll('Decimal(18, 8)', 'Float64');
   const described = await client.query({ query: `DESCRIBE (${query})`, format: 'JSONEachRow' });
   const columns = (await described.json<{ name: string; type: string }>()).map((c) => `\`${c.name}\` ${c.type}`).join(', ');
-  const settings = { ...PARQUET_SETTINGS, allow_experimental_insert_into_iceberg: 1 };
+  const settings = { ...PARQUET_OUTPUT_SETTINGS, allow_experimental_insert_into_iceberg: 1 };
   const location = join(out, 'ice');
   await client.command({
     query: `CREATE TABLE ${DATABASE}.ice (${columns}) ENGINE = IcebergLocal('${location}', 'Parquet') PARTITION BY toRelativeDayNum(exchange_timestamp)`,
@@ -147,8 +145,9 @@ async function clickhouseIceberg(client: ClickHouseClient, out: string): Promise
 }
 
 async function main(): Promise<void> {
-  const [kind, dataDir, out, rowsArg] = process.argv.slice(2);
-  if (!kind || !dataDir || !out || !rowsArg) throw new Error('usage: measure.js <kind> <chdb dir> <output dir> <rows>');
+  const [kind, dataDir, out, rowsArg, modeArg = 'server-file'] = process.argv.slice(2);
+  if (!kind || !dataDir || !out || !rowsArg) throw new Error('usage: measure.js <kind> <chdb dir> <output dir> <rows> [stream|server-file]');
+  if (modeArg !== 'stream' && modeArg !== 'server-file') throw new Error(`export mode: expected stream or server-file, got ${modeArg}`);
   const client = open(dataDir);
   try {
     let timed: Timed;
@@ -158,7 +157,7 @@ async function main(): Promise<void> {
       timed = { seconds: (performance.now() - start) / 1000, bytes: 0, files: 0, phases: {} };
     } else {
       await client.command({ query: `SYSTEM STOP MERGES ${DATABASE}.${TABLE}` });
-      const run = { export: exportParquet, coldtier, 'clickhouse-iceberg': clickhouseIceberg }[kind];
+      const run = { export: exportParquet, coldtier: (c: ClickHouseClient, o: string) => coldtier(c, o, modeArg), 'clickhouse-iceberg': clickhouseIceberg }[kind];
       if (!run) throw new Error(`unknown measurement ${kind}`);
       timed = await run(client, out);
     }

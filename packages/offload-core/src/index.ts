@@ -182,6 +182,7 @@ export {
   ClickHouseParquetSource,
   describeClickHouseColumns,
   ParquetWriteError,
+  PARQUET_OUTPUT_SETTINGS,
 } from './iceberg/index.js';
 export type {
   Catalog,
@@ -210,6 +211,8 @@ export type {
   ClickHouseColumn,
   TypeMappingRow,
   ClickHouseParquetSourceOptions,
+  ParquetExportMode,
+  ParquetQueryClient,
   WrittenWindow,
 } from './iceberg/index.js';
 

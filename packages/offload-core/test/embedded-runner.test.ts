@@ -48,6 +48,17 @@ async function icebergCount(name: string): Promise<number> {
 }
 
 describe('EmbeddedIcebergRunner', () => {
+  it('with server-file export, has ClickHouse write the files and offloads consecutive windows exactly once', async () => {
+    await sourceTable('server_file');
+    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-file' });
+    const first = await runner.run(job('server_file', 'r1', INITIAL_CURSOR, '2024-01-01T06:00:00Z'), live());
+    const second = await runner.run(job('server_file', 'r2', first.maxCursor!), live());
+    expect(first.rowsWritten + second.rowsWritten).toBe(400);
+    expect(first.rowsWritten).toBeGreaterThan(0);
+    expect(second.maxCursor?.sequence).toBe(399n);
+    expect(await icebergCount('server_file')).toBe(400);
+  });
+
   it('reports rows, the exact last cursor and the snapshot id, and stages in order', async () => {
     await sourceTable('staged');
     const stages: EmbeddedStage[] = [];

@@ -10,7 +10,7 @@ import type { ClickHouseColumn } from '../src/iceberg/schema-mapping/evolve.js';
 import { selectExpression } from '../src/iceberg/schema-mapping/type-mapping.js';
 import { parseClickHouseType } from '../src/iceberg/schema-mapping/clickhouse-type.js';
 import { ClickHouseParquetSource, describeClickHouseColumns } from '../src/iceberg/writer/clickhouse-parquet-source.js';
-import type { ParquetSourceTable, WriteWindowRequest } from '../src/iceberg/writer/clickhouse-parquet-source.js';
+import type { ParquetExportMode, ParquetSourceTable, WriteWindowRequest } from '../src/iceberg/writer/clickhouse-parquet-source.js';
 import { readParquetFooter, schemaTree, SchemaElementField } from '../src/iceberg/parquet/footer.js';
 import type { SchemaNode } from '../src/iceberg/parquet/footer.js';
 import { getI32 } from '../src/iceberg/parquet/thrift-compact.js';
@@ -49,8 +49,13 @@ function daySpec(): PartitionSpec {
 }
 
 let run = 0;
+let exportMode: ParquetExportMode = 'stream';
 async function write(overrides: Partial<WriteWindowRequest> = {}, target = 512 * 1024 * 1024, initialRows?: number) {
-  const source = new ClickHouseParquetSource(ch.client, { targetFileSizeBytes: target, ...(initialRows ? { initialRowsPerFile: initialRows } : {}) });
+  const source = new ClickHouseParquetSource(ch.client, {
+    targetFileSizeBytes: target,
+    exportMode,
+    ...(initialRows ? { initialRowsPerFile: initialRows } : {}),
+  });
   const location = join(temp.path, `t${run}`);
   const result = await source.writeWindow({
     table: TABLE,
@@ -108,7 +113,11 @@ function checksumSql(from: string, expression: (c: ClickHouseColumn) => string, 
   return `SELECT toString(count()) AS n, ${parts.join(', ')} FROM ${from} ${where}`;
 }
 
-describe('ClickHouseParquetSource', () => {
+describe.each(['stream', 'server-file'] as const)('ClickHouseParquetSource, %s export', (mode) => {
+  beforeAll(() => {
+    exportMode = mode;
+  });
+
   it('writes files ClickHouse reads back with the same data, one set per day', async () => {
     const written = await write();
     const cast = (c: ClickHouseColumn) => selectExpression(c.name, schema.fields.find((f) => f.name === c.name)!.type, parseClickHouseType(c.type));
@@ -214,5 +223,25 @@ describe('ClickHouseParquetSource', () => {
     expect(files.filter((f) => f.endsWith('.partial'))).toEqual([]);
     const [max] = await rows<{ s: string }>(`SELECT toString(max(sequence_number)) AS s FROM k2.bronze_trades`);
     expect(written.maxCursor?.sequence).toBe(BigInt(max!.s));
+  });
+
+  it('cuts a partition into files of disjoint timestamp ranges, rows sharing a timestamp in one file', async () => {
+    const written = await write({}, 16 * 1024, 100);
+    const ts = schema.fields.find((f) => f.name === 'exchange_timestamp')!.id;
+    const byDay = new Map<unknown, { lo: bigint; hi: bigint }[]>();
+    for (const f of written.dataFiles) {
+      const range = { lo: valueFromBytes('timestamptz', f.lowerBounds.get(ts)!) as bigint, hi: valueFromBytes('timestamptz', f.upperBounds.get(ts)!) as bigint };
+      byDay.set(f.partition[0], [...(byDay.get(f.partition[0]) ?? []), range]);
+    }
+    for (const ranges of byDay.values()) {
+      ranges.forEach((r, i) => {
+        if (i > 0) expect(r.lo).toBeGreaterThan(ranges[i - 1]!.hi);
+      });
+    }
+    const [last] = await rows<{ ts: string; s: string }>(
+      `SELECT toString(toUnixTimestamp64Micro(toDateTime64(exchange_timestamp, 6, 'UTC'))) AS ts, toString(sequence_number) AS s
+       FROM k2.bronze_trades FINAL ORDER BY exchange_timestamp DESC, sequence_number DESC, exchange DESC, canonical_symbol DESC LIMIT 1`,
+    );
+    expect(written.maxCursor).toMatchObject({ timestampMicros: BigInt(last!.ts), sequence: BigInt(last!.s) });
   });
 });

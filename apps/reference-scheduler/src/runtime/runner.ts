@@ -33,14 +33,21 @@ export function createRunner(config: OffloadConfig, deps: RunnerDeps): JobRunner
     case 'spark':
       return sparkRunner(config, runner, deps);
     case 'embedded':
-      return embeddedRunner(runner, deps);
+      return embeddedRunner(runner, config.clickhouse.url === 'embedded', deps);
   }
 }
 
-function embeddedRunner(runner: EmbeddedRunnerConfig, deps: RunnerDeps): EmbeddedIcebergRunner {
+function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boolean, deps: RunnerDeps): EmbeddedIcebergRunner {
   if (!deps.clickhouse) throw new OffloadError('internal', 'the embedded runner needs a ClickHouse client');
   const catalog = createCatalog(runner, deps.pool);
-  const common = { clickhouse: deps.clickhouse, catalog, targetFileSizeBytes: runner.targetFileSizeBytes, logger: deps.logger };
+  const common = {
+    clickhouse: deps.clickhouse,
+    catalog,
+    targetFileSizeBytes: runner.targetFileSizeBytes,
+    // An in-process ClickHouse writes the Parquet files itself; a server's rows stream through us.
+    exportMode: inProcessClickHouse ? ('server-file' as const) : ('stream' as const),
+    logger: deps.logger,
+  };
   if (!(catalog instanceof SqlCatalog) || !deps.pool) return new EmbeddedIcebergRunner(common);
   return new EmbeddedIcebergRunner({ ...common, sharedTransaction: { store: new PostgresWatermarkStore({ pool: deps.pool }) } });
 }

@@ -129,6 +129,7 @@ export {
 } from './writer/clickhouse-parquet-source.js';
 export type {
   ClickHouseParquetSourceOptions,
+  ParquetExportMode,
   ParquetQueryClient,
   ParquetSourceTable,
   WriteWindowRequest,

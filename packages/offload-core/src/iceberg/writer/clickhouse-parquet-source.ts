@@ -4,55 +4,37 @@ import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { OffloadError } from '../../errors.js';
-import { quoteClickHouse, quoteClickHouseQualified } from '../../identifiers/index.js';
+import { quoteClickHouse } from '../../identifiers/index.js';
 import type { QualifiedName } from '../../identifiers/index.js';
 import { silentLogger } from '../../logger.js';
 import type { Logger } from '../../logger.js';
 import { compareCursors } from '../../watermark/cursor.js';
 import type { Cursor } from '../../watermark/cursor.js';
-import type { OffloadWindow } from '../../watermark/window.js';
 import { rewriteWithFieldIds } from '../parquet/rewrite.js';
-import { parseClickHouseType } from '../schema-mapping/clickhouse-type.js';
 import type { ClickHouseColumn } from '../schema-mapping/evolve.js';
-import { selectExpression } from '../schema-mapping/type-mapping.js';
-import type { DataFile, PartitionValue } from '../spec/data-file.js';
-import { partitionPath } from '../spec/partition.js';
-import type { PartitionSpec } from '../spec/partition.js';
-import type { IcebergSchema } from '../spec/types.js';
-import { parsePartitionValue, partitionExpressions } from './partition-sql.js';
-import type { PartitionExpression } from './partition-sql.js';
-import { QueryParams, afterCursor, atOrBeforeCursor, cursorSelect, orderBy, parseCursorRow, windowPredicate } from './window-sql.js';
-import type { CursorColumns } from './window-sql.js';
+import type { DataFile } from '../spec/data-file.js';
+import { QUANTILE_STEPS, nextStep, planPartitions, stepRange } from './file-plan.js';
+import type { FileRange } from './file-plan.js';
+import { ParquetWriteError, WindowPlan } from './window-plan.js';
+import type { WindowPartition, WriteWindowRequest } from './window-plan.js';
+import { QueryParams, atOrBeforeCursor } from './window-sql.js';
+
+export { ParquetWriteError } from './window-plan.js';
+export type { ParquetSourceTable, WriteWindowRequest } from './window-plan.js';
 
 /** The part of the ClickHouse client the writer uses. */
-export type ParquetQueryClient = Pick<ClickHouseClient, 'query' | 'exec'>;
+export type ParquetQueryClient = Pick<ClickHouseClient, 'query' | 'exec' | 'command'>;
 
-/** The source table and how its rows are ordered. */
-export interface ParquetSourceTable {
-  /** Logical name, for errors and logs. */
-  readonly name: string;
-  readonly source: QualifiedName;
-  readonly timestampColumn: string;
-  readonly sequenceColumn: string;
-  readonly tieBreakerColumns: readonly string[];
-  /** Read with FINAL (ReplacingMergeTree sources). */
-  readonly final: boolean;
-}
-
-export interface WriteWindowRequest {
-  readonly table: ParquetSourceTable;
-  /** The Iceberg schema the files are written for (see `evolveSchema`). */
-  readonly schema: IcebergSchema;
-  /** Columns to offload, in file order, with ClickHouse types; must include the cursor columns. */
-  readonly columns: readonly ClickHouseColumn[];
-  readonly partitionSpec: PartitionSpec;
-  readonly window: OffloadWindow;
-  /** Local directory of the Iceberg table; files go under `data/`. */
-  readonly tableLocation: string;
-  /** Unique per run: file names start with it, so a retried run never overwrites a committed file. */
-  readonly runId: string;
-  readonly signal?: AbortSignal;
-}
+/**
+ * How a file's bytes reach the table directory. `stream`: ClickHouse sends
+ * the Parquet over the connection and Coldtier writes it (any server).
+ * `server-file`: ClickHouse writes the file itself with
+ * `INSERT INTO FUNCTION file(<absolute path>)`, so the bytes never pass
+ * through this process; only for a ClickHouse that shares this filesystem
+ * and may write the table's directory (chdb in process, whose client
+ * otherwise holds each whole result in memory).
+ */
+export type ParquetExportMode = 'stream' | 'server-file';
 
 export interface WrittenWindow {
   readonly dataFiles: readonly DataFile[];
@@ -65,42 +47,43 @@ export interface WrittenWindow {
 export interface ClickHouseParquetSourceOptions {
   /** Files roll over at about this size. */
   readonly targetFileSizeBytes: number;
-  /** Rows in the first file of each partition, before sizes are known (default 1,000,000). */
+  /** Rows in the window's first file, before its size tells the bytes per row (default 1,000,000). */
   readonly initialRowsPerFile?: number;
+  /** Default `stream`. */
+  readonly exportMode?: ParquetExportMode;
   /** Extra or overriding `output_format_parquet_*` settings. */
   readonly parquetSettings?: ClickHouseSettings;
   readonly logger?: Logger;
 }
 
-/** Settings that make ClickHouse's Parquet match Iceberg's expectations (see the type mapping). */
+/**
+ * Settings that make ClickHouse's Parquet match Iceberg's expectations (see
+ * the type mapping). No bloom filters (Iceberg writes none by default; they
+ * took most of the encoding time and a quarter of the bytes), and row groups
+ * of one read block, which keep ClickHouse's encoder memory small.
+ */
 export const PARQUET_OUTPUT_SETTINGS: ClickHouseSettings = {
   output_format_parquet_string_as_string: 1,
   output_format_parquet_fixed_string_as_fixed_byte_array: 1,
   output_format_parquet_datetime_as_uint32: 0,
   output_format_parquet_compression_method: 'zstd',
   output_format_parquet_write_page_index: 1,
+  output_format_parquet_write_bloom_filter: 0,
+  output_format_parquet_row_group_size: '65536',
 };
 
-/** A ClickHouse query or file step of the writer failed. */
-export class ParquetWriteError extends OffloadError {
-  constructor(table: string, message: string, options: { cause?: unknown; retryable?: boolean } = {}) {
-    super('internal', `${table}: ${message}`, { table, ...options });
-  }
-}
-
-interface Partition {
-  readonly values: readonly PartitionValue[];
-  readonly texts: readonly (string | null)[];
-  readonly path: string;
-}
+const DEFAULT_INITIAL_ROWS_PER_FILE = 1_000_000;
 
 /**
  * Writes a table window as Iceberg data files by letting ClickHouse encode
- * the Parquet and rewriting only the footer to add field ids. Each file is
- * streamed to disk, so memory does not grow with the window. Files are cut by
- * cursor ranges decided before each export: a file holds the rows in
- * (previous boundary, boundary], so rows are neither lost nor repeated across
- * files and the window's last cursor is known exactly.
+ * the Parquet and rewriting only the footer to add field ids. One scan
+ * plans the files: each partition's row count, last cursor and timestamp
+ * quantiles. A partition too large for one file is cut at quantiles into
+ * contiguous timestamp ranges (see `nextStep`), so rows are neither lost
+ * nor repeated across files; every file stops at its partition's last
+ * planned row, so the window's last cursor is known exactly. Rows inside a
+ * file keep the source's order: the table declares no sort order, and
+ * sorting would cost ClickHouse memory that grows with the file.
  */
 export class ClickHouseParquetSource {
   private readonly logger: Logger;
@@ -114,24 +97,25 @@ export class ClickHouseParquetSource {
 
   async writeWindow(request: WriteWindowRequest): Promise<WrittenWindow> {
     const plan = new WindowPlan(request);
-    const partitions = await this.partitions(plan);
+    const query = (sql: string, params: QueryParams) => this.rows(plan, sql, params);
+    const partitions = await planPartitions(plan, query);
     const dataFiles: DataFile[] = [];
     let maxCursor: Cursor | undefined;
     let fileNumber = 0;
+    let rowsPerFile = this.options.initialRowsPerFile ?? DEFAULT_INITIAL_ROWS_PER_FILE;
     for (const partition of partitions) {
-      let previous = request.window.after;
-      let rows = this.options.initialRowsPerFile ?? 1_000_000;
-      for (;;) {
+      for (let step = 0; step < QUANTILE_STEPS; ) {
         request.signal?.throwIfAborted();
-        const boundary = (await this.cursorAt(plan, partition, previous, rows)) ?? (await this.lastCursor(plan, partition, previous));
-        if (!boundary) break;
-        const file = await this.exportFile(plan, partition, previous, boundary, fileNumber++);
-        dataFiles.push(file);
-        if (!maxCursor || compareCursors(boundary, maxCursor) > 0) maxCursor = boundary;
-        previous = boundary;
-        const bytesPerRow = Number(file.fileSizeInBytes) / Math.max(1, Number(file.recordCount));
-        rows = Math.max(1, Math.floor(this.options.targetFileSizeBytes / bytesPerRow));
+        const next = nextStep(partition, step, rowsPerFile);
+        const range = stepRange(partition, step, next);
+        // Equal quantiles (many rows on one timestamp) leave nothing between them.
+        const empty = range.afterMicros !== undefined && range.untilMicros !== undefined && range.untilMicros <= range.afterMicros;
+        const file = empty ? undefined : await this.exportFile(plan, partition, range, fileNumber++);
+        if (file) dataFiles.push(file);
+        rowsPerFile = this.rowsPerFile(dataFiles) ?? rowsPerFile;
+        step = next;
       }
+      if (!maxCursor || compareCursors(partition.last, maxCursor) > 0) maxCursor = partition.last;
     }
     const rowCount = dataFiles.reduce((n, f) => n + f.recordCount, 0n);
     const bytes = dataFiles.reduce((n, f) => n + f.fileSizeInBytes, 0n);
@@ -139,7 +123,14 @@ export class ClickHouseParquetSource {
     return { dataFiles, maxCursor, rowCount, bytes };
   }
 
-  private async rows(plan: WindowPlan, sql: string, params: QueryParams): Promise<(string | null)[][]> {
+  /** Rows that fill a target-size file, at the bytes per row written so far. */
+  private rowsPerFile(written: readonly DataFile[]): number | undefined {
+    const rows = written.reduce((n, f) => n + Number(f.recordCount), 0);
+    const bytes = written.reduce((n, f) => n + Number(f.fileSizeInBytes), 0);
+    return rows > 0 ? Math.max(1, Math.floor(this.options.targetFileSizeBytes / (bytes / rows))) : undefined;
+  }
+
+  private async rows(plan: WindowPlan, sql: string, params: QueryParams): Promise<unknown[][]> {
     try {
       const result = await this.client.query({
         query: sql,
@@ -147,7 +138,7 @@ export class ClickHouseParquetSource {
         query_params: params.values,
         ...(plan.request.signal ? { abort_signal: plan.request.signal } : {}),
       });
-      return await result.json<(string | null)[]>();
+      return await result.json<unknown[]>();
     } catch (cause) {
       throw this.wrap(plan, 'query failed', cause);
     }
@@ -158,65 +149,34 @@ export class ClickHouseParquetSource {
     return new ParquetWriteError(plan.request.table.name, message, { cause, retryable: true });
   }
 
-  /** The distinct partitions the window touches, each with its values and path. */
-  private async partitions(plan: WindowPlan): Promise<Partition[]> {
-    if (plan.partitionExprs.length === 0) return [{ values: [], texts: [], path: '' }];
-    const params = new QueryParams();
-    const keys = plan.partitionExprs.map((p, i) => `${p.sql} AS k${i}`).join(', ');
-    const rows = await this.rows(plan, `SELECT DISTINCT ${keys} FROM ${plan.from} WHERE ${windowPredicate(plan.cursor, plan.request.window, params)}`, params);
-    return rows.map((texts) => {
-      const values = plan.partitionExprs.map((p, i) => parsePartitionValue(p.bound.resultType, texts[i] ?? null));
-      return { values, texts, path: partitionPath(plan.partitionExprs.map((p) => p.bound), values) };
-    });
-  }
-
-  private filter(plan: WindowPlan, partition: Partition, previous: Cursor, params: QueryParams): string {
-    const parts = [windowPredicate(plan.cursor, plan.request.window, params), afterCursor(plan.cursor, previous, params)];
-    plan.partitionExprs.forEach((p, i) => {
-      const text = partition.texts[i];
-      parts.push(text === null || text === undefined ? `isNull(${p.sql})` : `${p.sql} = ${params.bind('String', text)}`);
-    });
-    return parts.join(' AND ');
-  }
-
-  /** Cursor of the `n`-th row after `previous` in the partition, if there are that many. */
-  private async cursorAt(plan: WindowPlan, partition: Partition, previous: Cursor, n: number): Promise<Cursor | undefined> {
-    const params = new QueryParams();
-    const where = this.filter(plan, partition, previous, params);
-    const sql = `SELECT ${cursorSelect(plan.cursor)} FROM ${plan.from} WHERE ${where} ORDER BY ${orderBy(plan.cursor)} LIMIT 1 OFFSET ${params.bind('UInt64', n - 1)}`;
-    const [row] = await this.rows(plan, sql, params);
-    return row ? parseCursorRow(plan.cursor, row as string[]) : undefined;
-  }
-
-  private async lastCursor(plan: WindowPlan, partition: Partition, previous: Cursor): Promise<Cursor | undefined> {
-    const params = new QueryParams();
-    const where = this.filter(plan, partition, previous, params);
-    const [row] = await this.rows(plan, `SELECT ${cursorSelect(plan.cursor)} FROM ${plan.from} WHERE ${where} ORDER BY ${orderBy(plan.cursor, 'DESC')} LIMIT 1`, params);
-    return row ? parseCursorRow(plan.cursor, row as string[]) : undefined;
-  }
-
-  private async exportFile(plan: WindowPlan, partition: Partition, previous: Cursor, boundary: Cursor, n: number): Promise<DataFile> {
+  /** Writes the partition's rows in `range`; undefined when there are none. */
+  private async exportFile(plan: WindowPlan, partition: WindowPartition, range: FileRange, n: number): Promise<DataFile | undefined> {
     const { request } = plan;
     const dir = join(request.tableLocation, 'data', ...(partition.path ? partition.path.split('/') : []));
     const path = join(dir, `${request.runId}-${String(n).padStart(5, '0')}.parquet`);
     const temporary = `${path}.partial`;
     const params = new QueryParams();
-    const where = `${this.filter(plan, partition, previous, params)} AND ${atOrBeforeCursor(plan.cursor, boundary, params)}`;
-    // The inner query filters and orders on the source columns; the outer casts, so aliases never shadow them.
-    const inner = `SELECT ${plan.sourceColumns} FROM ${plan.from} WHERE ${where} ORDER BY ${orderBy(plan.cursor)}`;
-    const sql = `SELECT ${plan.castColumns} FROM (${inner}) FORMAT Parquet`;
+    const ts = quoteClickHouse(plan.cursor.timestamp);
+    // Rows that arrive after planning and sort past the partition's last row wait for the next window.
+    const where = [
+      plan.filter(partition, params),
+      atOrBeforeCursor(plan.cursor, partition.last, params),
+      ...(range.afterMicros === undefined ? [] : [`${ts} > ${params.micros(range.afterMicros)}`]),
+      ...(range.untilMicros === undefined ? [] : [`${ts} <= ${params.micros(range.untilMicros)}`]),
+    ].join(' AND ');
+    // The inner query filters on the source columns; the outer casts, so aliases never shadow them.
+    const select = `SELECT ${plan.castColumns} FROM (SELECT ${plan.sourceColumns} FROM ${plan.from} WHERE ${where})`;
     await mkdir(dir, { recursive: true });
     try {
-      const { stream } = await this.client.exec({
-        query: sql,
-        query_params: params.values,
-        clickhouse_settings: { ...PARQUET_OUTPUT_SETTINGS, ...this.options.parquetSettings },
-        ...(request.signal ? { abort_signal: request.signal } : {}),
-      });
-      await pipeline(stream, createWriteStream(temporary), ...(request.signal ? [{ signal: request.signal }] : []));
+      await rm(temporary, { force: true });
+      await this.export(plan, select, params, temporary);
       const rewritten = await rewriteWithFieldIds(temporary, request.schema);
-      await rename(temporary, path);
       const m = rewritten.metrics;
+      if (m.recordCount === 0n) {
+        await rm(temporary, { force: true });
+        return undefined;
+      }
+      await rename(temporary, path);
       return {
         filePath: path,
         fileFormat: 'PARQUET',
@@ -236,50 +196,20 @@ export class ClickHouseParquetSource {
       throw this.wrap(plan, `writing ${path} failed`, cause);
     }
   }
-}
 
-/** Everything about a request that does not change from query to query. */
-class WindowPlan {
-  readonly from: string;
-  readonly cursor: CursorColumns;
-  readonly sourceColumns: string;
-  readonly castColumns: string;
-  readonly partitionExprs: readonly PartitionExpression[];
-
-  constructor(readonly request: WriteWindowRequest) {
-    const { table, schema, columns } = request;
-    const types = new Map(columns.map((c) => [c.name, parseClickHouseType(c.type)]));
-    const typeOf = (name: string) => {
-      const type = types.get(name);
-      if (!type) throw new ParquetWriteError(table.name, `cursor column ${name} is not among the offloaded columns`);
-      return type;
+  private async export(plan: WindowPlan, select: string, params: QueryParams, path: string): Promise<void> {
+    const signal = plan.request.signal;
+    const common = {
+      clickhouse_settings: { ...PARQUET_OUTPUT_SETTINGS, ...this.options.parquetSettings },
+      ...(signal ? { abort_signal: signal } : {}),
     };
-    typeOf(table.timestampColumn);
-    typeOf(table.sequenceColumn);
-    this.cursor = {
-      timestamp: table.timestampColumn,
-      sequence: table.sequenceColumn,
-      tieBreakers: table.tieBreakerColumns.map((name) => ({ name, type: typeOf(name) })),
-    };
-    this.from = `${quoteClickHouseQualified(table.source)}${table.final ? ' FINAL' : ''}`;
-    const expressions = new Map<number, string>();
-    const casts = columns.map((c) => {
-      const field = schema.fields.find((f) => f.name === c.name);
-      if (!field) throw new ParquetWriteError(table.name, `column ${c.name} is not in Iceberg schema ${schema['schema-id']}`);
-      const expression = selectExpression(c.name, field.type, types.get(c.name)!);
-      expressions.set(field.id, expression);
-      return `${expression} AS ${quoteClickHouse(c.name)}`;
-    });
-    this.sourceColumns = columns.map((c) => quoteClickHouse(c.name)).join(', ');
-    this.castColumns = casts.join(', ');
-    this.partitionExprs = partitionExpressions(
-      request.partitionSpec,
-      schema,
-      (id) => expressions.get(id) ?? (() => {
-        throw new ParquetWriteError(table.name, `partition source field ${id} is not an offloaded column`);
-      })(),
-      table.name,
-    );
+    if (this.options.exportMode === 'server-file') {
+      const target = params.bind('String', path);
+      await this.client.command({ query: `INSERT INTO FUNCTION file(${target}, 'Parquet') ${select}`, query_params: params.values, ...common });
+      return;
+    }
+    const { stream } = await this.client.exec({ query: `${select} FORMAT Parquet`, query_params: params.values, ...common });
+    await pipeline(stream, createWriteStream(path), ...(signal ? [{ signal }] : []));
   }
 }
 

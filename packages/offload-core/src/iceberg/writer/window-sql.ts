@@ -62,10 +62,14 @@ export function afterCursor(columns: CursorColumns, cursor: Cursor, params: Quer
   return `(${t.columns.join(', ')}) ${op} (${t.values.join(', ')})`;
 }
 
-/** Rows at or before `cursor` (a cursor read from a row, so with every tie-breaker). */
+/**
+ * Rows at or before `cursor` (a cursor read from a row, so with every
+ * tie-breaker). The plain bound on the timestamp lets ClickHouse skip
+ * granules by the sorting key, which the tuple comparison alone does not.
+ */
 export function atOrBeforeCursor(columns: CursorColumns, cursor: Cursor, params: QueryParams): string {
   const t = cursorTuple(columns, cursor, params);
-  return `(${t.columns.join(', ')}) <= (${t.values.join(', ')})`;
+  return `${quoteClickHouse(columns.timestamp)} <= ${params.micros(cursor.timestampMicros)} AND (${t.columns.join(', ')}) <= (${t.values.join(', ')})`;
 }
 
 /**
@@ -82,17 +86,35 @@ export function windowPredicate(columns: CursorColumns, window: OffloadWindow, p
   ].join(' AND ');
 }
 
+/** The cursor columns in cursor order, quoted. */
+function cursorColumnNames(columns: CursorColumns): string[] {
+  return [columns.timestamp, columns.sequence, ...columns.tieBreakers.map((t) => t.name)].map(quoteClickHouse);
+}
+
 export function orderBy(columns: CursorColumns, direction: 'ASC' | 'DESC' = 'ASC'): string {
-  return [columns.timestamp, columns.sequence, ...columns.tieBreakers.map((t) => t.name)].map((c) => `${quoteClickHouse(c)} ${direction}`).join(', ');
+  return cursorColumnNames(columns).map((c) => `${c} ${direction}`).join(', ');
+}
+
+/** A row's timestamp in microseconds (Int64). */
+export function timestampMicros(columns: CursorColumns): string {
+  return `toUnixTimestamp64Micro(toDateTime64(${quoteClickHouse(columns.timestamp)}, 6, 'UTC'))`;
 }
 
 /** The SELECT list that reads a row's cursor as text (timestamps as microseconds). */
 export function cursorSelect(columns: CursorColumns): string {
   return [
-    `toString(toUnixTimestamp64Micro(toDateTime64(${quoteClickHouse(columns.timestamp)}, 6, 'UTC')))`,
+    `toString(${timestampMicros(columns)})`,
     `toString(${quoteClickHouse(columns.sequence)})`,
     ...columns.tieBreakers.map((t) => `toString(${quoteClickHouse(t.name)})`),
   ].join(', ');
+}
+
+/**
+ * An aggregate giving the cursor of the group's last row in cursor order,
+ * as the tuple {@link cursorSelect} reads; it orders as `ORDER BY` does.
+ */
+export function lastCursorAggregate(columns: CursorColumns): string {
+  return `argMax(tuple(${cursorSelect(columns)}), tuple(${cursorColumnNames(columns).join(', ')}))`;
 }
 
 /** Parses a row selected with {@link cursorSelect}. */

@@ -12,7 +12,7 @@ import { defaultSpec } from '../../iceberg/spec/table-metadata.js';
 import { fastAppend } from '../../iceberg/transaction/fast-append.js';
 import type { RetryPolicy as CommitRetryPolicy } from '../../iceberg/transaction/fast-append.js';
 import { ClickHouseParquetSource, describeClickHouseColumns } from '../../iceberg/writer/clickhouse-parquet-source.js';
-import type { ParquetQueryClient, ParquetSourceTable } from '../../iceberg/writer/clickhouse-parquet-source.js';
+import type { ParquetExportMode, ParquetQueryClient, ParquetSourceTable } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import { silentLogger } from '../../logger.js';
 import type { Logger } from '../../logger.js';
 import { compareCursors, formatCursor } from '../../watermark/cursor.js';
@@ -50,6 +50,11 @@ export interface EmbeddedIcebergRunnerOptions {
   readonly catalog: Catalog;
   /** Data files roll over at about this size. Default 128 MiB. */
   readonly targetFileSizeBytes?: number;
+  /**
+   * `server-file` when ClickHouse shares this filesystem (chdb in process):
+   * it then writes the data files itself. Default `stream`.
+   */
+  readonly exportMode?: ParquetExportMode;
   /**
    * Set when the catalog is a {@link SqlCatalog} in the watermark store's
    * database: the watermark then advances in the catalog's commit
@@ -109,7 +114,11 @@ export class EmbeddedIcebergRunner implements JobRunner {
     this.#clickhouse = options.clickhouse;
     this.#catalog = options.catalog;
     this.#logger = options.logger ?? silentLogger;
-    this.#source = new ClickHouseParquetSource(options.clickhouse, { targetFileSizeBytes: size, logger: this.#logger });
+    this.#source = new ClickHouseParquetSource(options.clickhouse, {
+      targetFileSizeBytes: size,
+      ...(options.exportMode ? { exportMode: options.exportMode } : {}),
+      logger: this.#logger,
+    });
     this.#shared = options.sharedTransaction;
     this.#commitRetry = options.commitRetry ?? {};
     this.#onStage = options.onStage;
