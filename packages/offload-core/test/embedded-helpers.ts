@@ -1,4 +1,7 @@
 import { relative } from 'node:path';
+import pg from 'pg';
+import { afterAll, beforeAll } from 'vitest';
+import { createTestDatabase, type TestDatabase } from '@coldtier/test-support';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ManualClock } from '../src/clock.js';
 import { tableSchema } from '../src/config/index.js';
@@ -6,6 +9,7 @@ import type { RetryPolicy, TableConfig, TableConfigInput } from '../src/config/i
 import { CycleOrchestrator } from '../src/cycle/orchestrator.js';
 import type { ClickHouseColumn } from '../src/iceberg/schema-mapping/evolve.js';
 import type { JobRunner } from '../src/runner/contract.js';
+import { migrate } from '../src/watermark/migrations.js';
 import type { WatermarkStore } from '../src/watermark/store.js';
 
 /** The reference's bronze columns plus the Array, Map and Nullable columns Spark JDBC could not carry. */
@@ -94,4 +98,29 @@ export function checksumQuery(columns: readonly ClickHouseColumn[], from: string
     return `toString(groupBitXor(cityHash64(toString(${value})))) AS \`${c.name}\``;
   });
   return `SELECT toString(count()) AS rows, ${sums.join(', ')} FROM ${from} ${where}`;
+}
+
+/** A fresh database with the watermark schema, for the enclosing `describe` block. */
+export function useMigratedDatabase(): { readonly pool: pg.Pool; readonly url: string } {
+  let database: TestDatabase | undefined;
+  let pool: pg.Pool | undefined;
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = new pg.Pool({ connectionString: database.url });
+    await migrate(pool);
+  });
+  afterAll(async () => {
+    await pool?.end();
+    await database?.drop();
+  });
+  return {
+    get pool(): pg.Pool {
+      if (!pool) throw new Error('the database is opened in beforeAll');
+      return pool;
+    },
+    get url(): string {
+      if (!database) throw new Error('the database is opened in beforeAll');
+      return database.url;
+    },
+  };
 }

@@ -1,6 +1,5 @@
-import { createTempDir, createTestDatabase, startEmbeddedClickHouse } from '@coldtier/test-support';
-import type { EmbeddedClickHouse, TempDir, TestDatabase } from '@coldtier/test-support';
-import pg from 'pg';
+import { createTempDir, startEmbeddedClickHouse } from '@coldtier/test-support';
+import type { EmbeddedClickHouse, TempDir } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import type { Catalog } from '../src/iceberg/catalog/catalog.js';
@@ -17,10 +16,9 @@ import { TARGET_TABLE_PROPERTIES } from '../src/runner/embedded/target-table.js'
 import { InMemoryWatermarkStore } from '../src/testing/memory-store.js';
 import { cursorFromJson, cursorToJson } from '../src/watermark/cursor.js';
 import type { Cursor } from '../src/watermark/cursor.js';
-import { migrate } from '../src/watermark/migrations.js';
 import { PostgresWatermarkStore } from '../src/watermark/postgres-store.js';
 import type { WatermarkStore } from '../src/watermark/store.js';
-import { bronzeDdl, bronzeInsert, checksumQuery, cycles, readIceberg, tableConfig } from './embedded-helpers.js';
+import { bronzeDdl, bronzeInsert, checksumQuery, cycles, readIceberg, tableConfig, useMigratedDatabase } from './embedded-helpers.js';
 
 let ch: EmbeddedClickHouse;
 let temp: TempDir;
@@ -145,22 +143,12 @@ describe('EmbeddedIcebergRunner round trip, read back by ClickHouse icebergLocal
   });
 
   describe('SQL catalog sharing the watermark store database', () => {
-    let database: TestDatabase;
-    let pool: pg.Pool;
-    beforeAll(async () => {
-      database = await createTestDatabase();
-      pool = new pg.Pool({ connectionString: database.url });
-      await migrate(pool);
-    });
-    afterAll(async () => {
-      await pool?.end();
-      await database?.drop();
-    });
+    const db = useMigratedDatabase();
 
     it('advances the watermark in the commit transaction and round-trips the same data', async () => {
-      const catalog = new SqlCatalog({ name: 'coldtier', pool, io: new LocalFileIO(), warehouse: `${temp.path}/sql` });
+      const catalog = new SqlCatalog({ name: 'coldtier', pool: db.pool, io: new LocalFileIO(), warehouse: `${temp.path}/sql` });
       await catalog.initialize();
-      const store = new PostgresWatermarkStore({ pool });
+      const store = new PostgresWatermarkStore({ pool: db.pool });
       const atCommit: (Cursor | null | undefined)[][] = [];
       const runner = new EmbeddedIcebergRunner({
         clickhouse: ch.client,

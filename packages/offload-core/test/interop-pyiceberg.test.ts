@@ -2,9 +2,8 @@ import { execFile } from 'node:child_process';
 import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTempDir, createTestDatabase, startEmbeddedClickHouse } from '@coldtier/test-support';
-import type { EmbeddedClickHouse, TempDir, TestDatabase } from '@coldtier/test-support';
-import pg from 'pg';
+import { createTempDir, startEmbeddedClickHouse } from '@coldtier/test-support';
+import type { EmbeddedClickHouse, TempDir } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import type { Catalog, LoadedTable } from '../src/iceberg/catalog/catalog.js';
@@ -18,10 +17,9 @@ import { EmbeddedIcebergRunner } from '../src/runner/embedded/embedded-runner.js
 import { SUMMARY_RUN_ID, SUMMARY_SOURCE_TABLE, SUMMARY_WATERMARK } from '../src/runner/embedded/summary.js';
 import { InMemoryWatermarkStore } from '../src/testing/memory-store.js';
 import { cursorToJson } from '../src/watermark/cursor.js';
-import { migrate } from '../src/watermark/migrations.js';
 import { PostgresWatermarkStore } from '../src/watermark/postgres-store.js';
 import type { WatermarkStore } from '../src/watermark/store.js';
-import { bronzeDdl, bronzeInsert, cycles, tableConfig } from './embedded-helpers.js';
+import { bronzeDdl, bronzeInsert, cycles, tableConfig, useMigratedDatabase } from './embedded-helpers.js';
 
 /**
  * PyIceberg, a second Iceberg implementation, reads what the embedded runner
@@ -225,25 +223,15 @@ describe('PyIceberg reads the tables the embedded runner writes', () => {
   });
 
   describe('SQL catalog on PostgreSQL', () => {
-    let database: TestDatabase;
-    let pool: pg.Pool;
-    beforeAll(async () => {
-      database = await createTestDatabase();
-      pool = new pg.Pool({ connectionString: database.url });
-      await migrate(pool);
-    });
-    afterAll(async () => {
-      await pool?.end();
-      await database?.drop();
-    });
+    const db = useMigratedDatabase();
 
     it("PyIceberg's SqlCatalog finds the table in the JDBC catalog tables", async () => {
-      const catalog = new SqlCatalog({ name: 'coldtier', pool, io: new LocalFileIO(), warehouse: `${temp.path}/sql` });
+      const catalog = new SqlCatalog({ name: 'coldtier', pool: db.pool, io: new LocalFileIO(), warehouse: `${temp.path}/sql` });
       await catalog.initialize();
-      const store = new PostgresWatermarkStore({ pool });
+      const store = new PostgresWatermarkStore({ pool: db.pool });
       const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, sharedTransaction: { store } });
       const table = await offload('bronze_sql', store, runner, catalog);
-      const uri = database.url.replace(/^postgres(ql)?:\/\//, 'postgresql+psycopg2://');
+      const uri = db.url.replace(/^postgres(ql)?:\/\//, 'postgresql+psycopg2://');
       const view = await pyiceberg({ sql: { name: 'coldtier', uri, table: 'cold.bronze_sql' } });
       expect(view.catalog).toEqual({ namespaces: ['cold'], namespace_properties: { exists: 'true' }, tables: ['cold.bronze_sql'] });
       await expectSameTable(view, 'bronze_sql', table, store);
