@@ -75,6 +75,7 @@ export type {
 } from './watermark/store.js';
 export { checkCursorUniqueness } from './source/index.js';
 export type { CursorUniqueness, CursorUniquenessOptions, DuplicateCursor } from './source/index.js';
+export { offloadLagMinutes } from './watermark/lag.js';
 export { PostgresWatermarkStore } from './watermark/postgres-store.js';
 export type { PostgresWatermarkStoreOptions } from './watermark/postgres-store.js';
 export { migrate, pendingMigrations, WATERMARK_MIGRATIONS, DEFAULT_WATERMARK_SCHEMA } from './watermark/migrations.js';

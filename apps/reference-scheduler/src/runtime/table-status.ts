@@ -1,4 +1,4 @@
-import { INITIAL_CURSOR, cursorsEqual, formatMicros } from '@coldtier/offload-core';
+import { INITIAL_CURSOR, cursorsEqual, formatMicros, offloadLagMinutes } from '@coldtier/offload-core';
 import type { CycleReport, TableConfig, TableOutcome, WatermarkState } from '@coldtier/offload-core';
 
 /** One table's row in `coldtier status` and `/status`. */
@@ -68,7 +68,6 @@ export function tableStatuses(tables: readonly TableConfig[], states: readonly W
   const outcomes = new Map(last?.tables.map((o) => [o.table, summarizeOutcome(o)]) ?? []);
   return tables.map((table) => {
     const state = byName.get(table.name);
-    const since = state ? (state.lastSuccessfulRunAt ?? state.createdAt) : null;
     const moved = state !== undefined && !cursorsEqual(state.cursor, INITIAL_CURSOR);
     const outcome = outcomes.get(table.name);
     return {
@@ -78,7 +77,7 @@ export function tableStatuses(tables: readonly TableConfig[], states: readonly W
       target: table.target,
       watermark: moved ? formatMicros(state.cursor.timestampMicros) : null,
       watermarkSequence: moved ? state.cursor.sequence.toString() : null,
-      lagMinutes: since ? Math.max(0, (now.getTime() - since.getTime()) / 60_000) : null,
+      lagMinutes: state ? offloadLagMinutes(state, now) : null,
       status: state?.status ?? 'unregistered',
       failureCount: state?.failureCount ?? 0,
       lastRowCount: state?.lastRowCount ?? 0,

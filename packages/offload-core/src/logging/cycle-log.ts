@@ -1,14 +1,11 @@
 import type { TableConfig } from '../config/index.js';
 import type { OffloadEvent, OffloadEvents } from '../cycle/events.js';
+import { formatLimit } from '../runner/classify.js';
 import { formatCursor } from '../watermark/cursor.js';
 import type { Logger } from '../logger.js';
 
 const count = new Intl.NumberFormat('en-US');
 const seconds = (s: number) => `${s.toFixed(1)}s`;
-
-function timeoutLimit(seconds: number): string {
-  return seconds % 60 === 0 ? `${seconds / 60} minutes` : `${seconds} seconds`;
-}
 
 /**
  * Turns orchestrator events into the log lines operators of the original
@@ -48,7 +45,7 @@ function logEvent(event: OffloadEvent, logger: Logger, timeouts: ReadonlyMap<str
       return;
     case 'table_failed':
       if (event.errorType === 'timeout') {
-        logger.error(`✗ Offload timeout: ${event.table} (>${timeoutLimit(timeouts.get(event.table) ?? 600)})`, {
+        logger.error(`✗ Offload timeout: ${event.table} (>${formatLimit(timeouts.get(event.table) ?? 600)})`, {
           table: event.table,
           message: event.message,
         });

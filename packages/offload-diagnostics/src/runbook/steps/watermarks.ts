@@ -1,4 +1,4 @@
-import { dateFromMicros } from '@coldtier/offload-core';
+import { dateFromMicros, offloadLagMinutes } from '@coldtier/offload-core';
 import type { TableConfig, WatermarkState, WatermarkStore } from '@coldtier/offload-core';
 import type { ThresholdSet } from '../../thresholds/index.js';
 import { grade } from '../../evaluate/index.js';
@@ -8,8 +8,7 @@ import type { Evidence, StepResult, TableWatermark } from '../types.js';
 
 function watermarkOf(state: WatermarkState, now: Date, thresholds: ThresholdSet): { data: TableWatermark; evidence: readonly Evidence[] } {
   const ms = (since: Date) => now.getTime() - since.getTime();
-  // A table that never succeeded has lagged since it was registered.
-  const lagMinutes = ms(state.lastSuccessfulRunAt ?? state.createdAt) / 60_000;
+  const lagMinutes = offloadLagMinutes(state, now);
   const watermarkAgeSeconds = ms(state.advancedAt ?? state.createdAt) / 1000;
   const dataAgeMinutes = state.cursor.timestampMicros > 0n ? ms(dateFromMicros(state.cursor.timestampMicros)) / 60_000 : null;
   const grades = [
