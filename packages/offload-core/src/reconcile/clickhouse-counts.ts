@@ -1,10 +1,8 @@
 import type { TableConfig } from '../config/index.js';
 import { parseQualifiedName, quoteClickHouse, quoteClickHouseQualified } from '../identifiers/index.js';
-import { parseClickHouseType } from '../iceberg/schema-mapping/clickhouse-type.js';
-import { describeClickHouseColumns } from '../iceberg/writer/clickhouse-parquet-source.js';
 import type { ParquetQueryClient } from '../iceberg/writer/clickhouse-parquet-source.js';
 import { QueryParams, afterCursor } from '../iceberg/writer/window-sql.js';
-import type { CursorColumns } from '../iceberg/writer/window-sql.js';
+import { describeCursorColumns } from '../source/cursor-columns.js';
 import type { Cursor } from '../watermark/cursor.js';
 import { bucketSql, bucketStartMicros } from './buckets.js';
 import type { Granularity } from './buckets.js';
@@ -40,7 +38,7 @@ export async function countClickHouse(client: ParquetQueryClient, request: Click
   const source = parseQualifiedName(table.source);
   const params = new QueryParams();
   const ts = quoteClickHouse(table.timestampColumn);
-  const pending = request.watermark ? afterCursor(await cursorColumns(client, table, request.signal), request.watermark, params) : 'false';
+  const pending = request.watermark ? afterCursor(await describeCursorColumns(client, table, request.signal), request.watermark, params) : 'false';
   const from = params.micros(bucketStartMicros(request.first, granularity));
   const to = params.micros(bucketStartMicros(request.end, granularity));
   const sql = `SELECT toString(bucket), toString(countIf(NOT pending)), toString(countIf(pending))
@@ -61,17 +59,4 @@ export async function countClickHouse(client: ParquetQueryClient, request: Click
     if (request.signal?.aborted) throw cause;
     throw new ReconcileError(table.name, `counting ${table.source} failed`, { cause, retryable: true });
   }
-}
-
-async function cursorColumns(client: ParquetQueryClient, table: TableConfig, signal?: AbortSignal): Promise<CursorColumns> {
-  const columns = await describeClickHouseColumns(client, parseQualifiedName(table.source), signal);
-  return {
-    timestamp: table.timestampColumn,
-    sequence: table.sequenceColumn,
-    tieBreakers: table.tieBreakerColumns.map((name) => {
-      const column = columns.find((c) => c.name === name);
-      if (!column) throw new ReconcileError(table.name, `tie-breaker column ${name} is not in ${table.source}`);
-      return { name, type: parseClickHouseType(column.type) };
-    }),
-  };
 }

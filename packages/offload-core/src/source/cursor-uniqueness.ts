@@ -1,11 +1,10 @@
 import type { TableConfig } from '../config/index.js';
-import { UnknownTableError } from '../errors.js';
 import { parseQualifiedName, quoteClickHouse, quoteClickHouseQualified } from '../identifiers/index.js';
-import { parseClickHouseType } from '../iceberg/schema-mapping/clickhouse-type.js';
-import { describeClickHouseColumns, type ParquetQueryClient } from '../iceberg/writer/clickhouse-parquet-source.js';
-import { QueryParams, cursorSelect, orderBy, parseCursorRow, windowPredicate, type CursorColumns } from '../iceberg/writer/window-sql.js';
+import type { ParquetQueryClient } from '../iceberg/writer/clickhouse-parquet-source.js';
+import { QueryParams, cursorSelect, orderBy, parseCursorRow, windowPredicate } from '../iceberg/writer/window-sql.js';
 import type { Cursor } from '../watermark/cursor.js';
 import type { OffloadWindow } from '../watermark/window.js';
+import { describeCursorColumns } from './cursor-columns.js';
 
 /** A cursor value that more than one source row shares. */
 export interface DuplicateCursor {
@@ -40,21 +39,7 @@ export interface CursorUniquenessOptions {
 export async function checkCursorUniqueness(options: CursorUniquenessOptions): Promise<CursorUniqueness> {
   const { client, table, window, limit = 10, signal } = options;
   const source = parseQualifiedName(table.source);
-  const columns = await describeClickHouseColumns(client, source, signal);
-  if (columns.length === 0) throw new UnknownTableError(table.name, `${table.source} does not exist in ClickHouse`);
-  const types = new Map(columns.map((c) => [c.name, parseClickHouseType(c.type)]));
-  const cursor: CursorColumns = {
-    timestamp: table.timestampColumn,
-    sequence: table.sequenceColumn,
-    tieBreakers: table.tieBreakerColumns.map((name) => {
-      const type = types.get(name);
-      if (!type) throw new UnknownTableError(table.name, `${table.source} has no column ${name}`);
-      return { name, type };
-    }),
-  };
-  for (const name of [cursor.timestamp, cursor.sequence]) {
-    if (!types.has(name)) throw new UnknownTableError(table.name, `${table.source} has no column ${name}`);
-  }
+  const cursor = await describeCursorColumns(client, table, signal);
   const params = new QueryParams();
   const keys = [cursor.timestamp, cursor.sequence, ...cursor.tieBreakers.map((t) => t.name)].map(quoteClickHouse);
   const where = window ? `WHERE ${windowPredicate(cursor, window, params)}` : '';
