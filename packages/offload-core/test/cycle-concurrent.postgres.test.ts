@@ -1,6 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '@coldtier/test-support';
+import { createTestDatabase, openTestPool } from '@coldtier/test-support';
 import type { TestDatabase } from '@coldtier/test-support';
 import { tableSchema } from '../src/config/index.js';
 import type { RetryPolicy, TableConfig } from '../src/config/index.js';
@@ -28,7 +28,7 @@ const pools: pg.Pool[] = [];
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  for (let i = 0; i < 2; i++) pools.push(new pg.Pool({ connectionString: database.url, max: 4 }));
+  for (let i = 0; i < 2; i++) pools.push(openTestPool({ connectionString: database.url, max: 4 }));
   await migrate(pools[0]!);
 });
 

@@ -4,9 +4,9 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTempDir, createTestDatabase, startEmbeddedClickHouse } from '@coldtier/test-support';
+import { createTempDir, createTestDatabase, startEmbeddedClickHouse, openTestPool } from '@coldtier/test-support';
 import type { EmbeddedClickHouse, TempDir, TestDatabase } from '@coldtier/test-support';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from '../src/iceberg/catalog/catalog.js';
 import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
@@ -108,7 +108,7 @@ describe('a SIGKILLed offload, rerun, leaves every source row in Iceberg exactly
   it.each(cases)('killed at %s, %s catalog', async (crashAt, kind) => {
     temp = await createTempDir();
     database = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: database.url });
+    pool = openTestPool({ connectionString: database.url });
     const warehouse = join(temp.path, 'warehouse');
     const env = { CRASH_CHDB_PATH: join(temp.path, 'chdb'), CRASH_WAREHOUSE: warehouse, CRASH_DATABASE_URL: database.url, CRASH_CATALOG: kind };
     const catalog: Catalog =

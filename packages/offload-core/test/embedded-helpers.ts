@@ -1,7 +1,7 @@
 import { relative } from 'node:path';
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { createTestDatabase, type TestDatabase } from '@coldtier/test-support';
+import { createTestDatabase, type TestDatabase, openTestPool } from '@coldtier/test-support';
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { ManualClock } from '../src/clock.js';
 import { tableSchema } from '../src/config/index.js';
@@ -106,7 +106,7 @@ export function useMigratedDatabase(): { readonly pool: pg.Pool; readonly url: s
   let pool: pg.Pool | undefined;
   beforeAll(async () => {
     database = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: database.url });
+    pool = openTestPool({ connectionString: database.url });
     await migrate(pool);
   });
   afterAll(async () => {

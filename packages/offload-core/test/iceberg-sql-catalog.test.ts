@@ -1,5 +1,5 @@
-import { createTempDir, createTestDatabase, type TempDir, type TestDatabase } from '@coldtier/test-support';
-import pg from 'pg';
+import { createTempDir, createTestDatabase, type TempDir, type TestDatabase, openTestPool } from '@coldtier/test-support';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CommitConflictError, TableAlreadyExistsError } from '../src/iceberg/catalog/catalog.js';
 import { SqlCatalog } from '../src/iceberg/catalog/sql.js';
@@ -18,7 +18,7 @@ describe('SqlCatalog on PostgreSQL (Iceberg JDBC catalog tables)', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    pool = new pg.Pool({ connectionString: database.url });
+    pool = openTestPool({ connectionString: database.url });
     dir = await createTempDir();
     catalog = new SqlCatalog({ name: 'coldtier', pool, io: new LocalFileIO(), warehouse: dir.path });
     await catalog.initialize();

@@ -1,6 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTestDatabase } from '@coldtier/test-support';
+import { createTestDatabase, openTestPool } from '@coldtier/test-support';
 import type { TestDatabase } from '@coldtier/test-support';
 import { ManualClock } from '../src/clock.js';
 import { IdentifierError, LeaseUnavailableError, WatermarkConflictError } from '../src/errors.js';
@@ -14,7 +14,7 @@ const pools: pg.Pool[] = [];
 let schemas = 0;
 
 function newPool(): pg.Pool {
-  const pool = new pg.Pool({ connectionString: database.url, max: 3 });
+  const pool = openTestPool({ connectionString: database.url, max: 3 });
   pools.push(pool);
   return pool;
 }

@@ -1,6 +1,6 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll } from 'vitest';
-import { createTestDatabase } from '@coldtier/test-support';
+import { createTestDatabase, openTestPool } from '@coldtier/test-support';
 import type { TestDatabase } from '@coldtier/test-support';
 import { migrate } from '../src/watermark/migrations.js';
 import { PostgresWatermarkStore } from '../src/watermark/postgres-store.js';
@@ -12,7 +12,7 @@ let schemas = 0;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  pool = new pg.Pool({ connectionString: database.url, max: 4 });
+  pool = openTestPool({ connectionString: database.url, max: 4 });
 });
 
 afterAll(async () => {

@@ -1,8 +1,8 @@
-import pg from 'pg';
+import type pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock, PostgresWatermarkStore } from '@coldtier/offload-core';
 import type { TableConfig } from '@coldtier/offload-core';
-import { createTestDatabase, startEmbeddedClickHouse } from '@coldtier/test-support';
+import { createTestDatabase, startEmbeddedClickHouse, openTestPool } from '@coldtier/test-support';
 import type { EmbeddedClickHouse, TestDatabase } from '@coldtier/test-support';
 import { clickHousePingProbe, osHostProbe, runDiagnostics } from '../src/runbook/index.js';
 import { NOW, calmOptions, createSourceTable, insertHour, startStore, tableConfig } from './runbook-fixtures.js';
@@ -21,7 +21,7 @@ beforeAll(async () => {
   pgStore = await startStore([present.name]);
   await pgStore.recordRun(present.name, { seconds: 2, rows: 100, endedAgoMs: 5 * 60_000 });
   bare = await createTestDatabase();
-  barePool = new pg.Pool({ connectionString: bare.url, max: 1 });
+  barePool = openTestPool({ connectionString: bare.url, max: 1 });
 });
 
 afterAll(async () => {

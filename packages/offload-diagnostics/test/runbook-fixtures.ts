@@ -1,8 +1,7 @@
 import type { ClickHouseClient } from '@clickhouse/client';
-import pg from 'pg';
 import { ManualClock, PostgresWatermarkStore, microsFromDate, migrate, parseConfig } from '@coldtier/offload-core';
 import type { TableConfig, WatermarkStore } from '@coldtier/offload-core';
-import { createTestDatabase } from '@coldtier/test-support';
+import { createTestDatabase, openTestPool } from '@coldtier/test-support';
 import type { DiagnosticsOptions, HostProbe, NetworkProbe } from '../src/runbook/index.js';
 
 /** Every file diagnoses at the same instant, mid-hour so hour windows and clock hours differ. */
@@ -39,7 +38,7 @@ export async function insertHour(client: ClickHouseClient, name: string, hoursAg
 /** A real PostgreSQL watermark store on its own database, with a clock the test moves. */
 export async function startStore(tables: readonly string[]) {
   const database = await createTestDatabase();
-  const pool = new pg.Pool({ connectionString: database.url, max: 2 });
+  const pool = openTestPool({ connectionString: database.url, max: 2 });
   await migrate(pool);
   const clock = new ManualClock(NOW);
   const store = new PostgresWatermarkStore({ pool, clock });

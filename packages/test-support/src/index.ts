@@ -1,4 +1,4 @@
-export { startPostgres, createDatabase, DEFAULT_PG_BIN } from './postgres.js';
+export { startPostgres, createDatabase, openTestPool, DEFAULT_PG_BIN } from './postgres.js';
 export type { PostgresServer, TestDatabase } from './postgres.js';
 export { startEmbeddedClickHouse } from './clickhouse.js';
 export type { EmbeddedClickHouse } from './clickhouse.js';

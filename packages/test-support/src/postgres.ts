@@ -83,6 +83,34 @@ export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promi
   };
 }
 
+/**
+ * `pool.end()` resolves before its clients' backends have exited. Dropping the
+ * database WITH (FORCE) at that moment terminates them, and the terminating
+ * client receives a FATAL 57P01 that no pool listens for anymore: an unhandled
+ * error in the test file. So wait for the file's own sessions to leave first.
+ */
+async function waitForSessionsToEnd(client: pg.Client, database: string, timeoutMs = 10_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const { rows } = await client.query<{ n: number }>(
+      'SELECT count(*)::int AS n FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()',
+      [database],
+    );
+    if (rows[0]?.n === 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+/**
+ * A pool for a test. Every pool a test opens listens for `error`: a backend
+ * terminated while its client sits idle must not become an unhandled error.
+ */
+export function openTestPool(config: pg.PoolConfig): pg.Pool {
+  const pool = new pg.Pool(config);
+  pool.on('error', () => {});
+  return pool;
+}
+
 /** A database of its own for one test file, dropped by `drop()`. */
 export interface TestDatabase {
   readonly url: string;
@@ -107,8 +135,10 @@ export async function createDatabase(serverUrl: string): Promise<TestDatabase> {
     name,
     async drop() {
       const client = new pg.Client({ connectionString: serverUrl });
+      client.on('error', () => {});
       await client.connect();
       try {
+        await waitForSessionsToEnd(client, name);
         await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
       } finally {
         await client.end();
