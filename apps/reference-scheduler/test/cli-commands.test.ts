@@ -1,3 +1,6 @@
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { createTempDir, createTestDatabase, type TempDir, type TestDatabase } from '@coldtier/test-support';
@@ -45,6 +48,31 @@ describe('coldtier --help', () => {
     const result = await coldtier([command, '--help']);
     expect(result.code).toBe(0);
     expect(result.stdout).toContain(`Usage: coldtier ${command}`);
+  });
+
+  it('prints one command\'s help for `help COMMAND`, and the package version for --version', async () => {
+    const help = await coldtier(['help', 'status']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: coldtier status');
+    expect(help.stdout).not.toContain('Commands:');
+    const unknown = await coldtier(['help', 'explode']);
+    expect(unknown.code).toBe(2);
+    expectOneLineError(unknown.stderr, /unknown command "explode"/);
+    const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const printed = await coldtier(['--version']);
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toBe(`${version}\n`);
+  });
+
+  it('is the `coldtier` bin linked at the workspace root (pnpm exec coldtier)', async () => {
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      execFile('pnpm', ['exec', 'coldtier', 'help', 'run'], { cwd: root }, (error, stdout) =>
+        error && typeof error.code !== 'number' ? reject(error) : resolve({ code: error ? Number(error.code) : 0, stdout }),
+      );
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: coldtier run --once');
   });
 
   it('rejects an unknown command and an unknown option', async () => {

@@ -29,7 +29,8 @@ Commands:
   migrate     create or upgrade the watermark store's schema
 
 Without --config every command uses the embedded single-machine setup under
---state-dir (default ./.coldtier). \`coldtier <command> --help\` for options.
+--state-dir (default ./.coldtier). \`coldtier help <command>\` for a command's
+options; \`coldtier --version\` prints the version.
 
 Exit codes: 0 success, 1 failure, 2 bad arguments or configuration,
 3 (run --once) some tables failed.`;
@@ -50,11 +51,12 @@ function exitCodeOf(error: unknown): number {
 /** Runs `coldtier ARGV` and returns the exit code; errors become one line on `err` (a stack trace with --verbose). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) return runCli([rest[0]!, '--help'], io);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(`${HELP}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (name === '--version') {
+  if (name === '--version' || name === '-V') {
     io.out(`${appVersion()}\n`);
     return EXIT.ok;
   }
