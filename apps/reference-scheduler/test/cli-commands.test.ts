@@ -1,5 +1,8 @@
 import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
@@ -82,6 +85,23 @@ describe('coldtier --help', () => {
     const option = await coldtier(['status', '--colour']);
     expect(option.code).toBe(2);
     expectOneLineError(option.stderr, /Unknown option '--colour'/);
+  });
+});
+
+describe('coldtier start', () => {
+  it('fails at once with exit 2 when --port is in use, naming the port and --port, and creates no state', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const state = join(dir.path, 'busy-port-state');
+      const result = await coldtier(['start', '--port', String(port), '--state-dir', state]);
+      expect(result.code).toBe(2);
+      expectOneLineError(result.stderr, new RegExp(`--port ${port}: .*:${port} is already in use.*choose another --port`));
+      expect(existsSync(state)).toBe(false);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
   });
 });
 
