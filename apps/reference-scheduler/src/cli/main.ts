@@ -1,4 +1,3 @@
-import { ConfigError, messageOf, OffloadError } from '@coldtier/offload-core';
 import { backfill } from '../commands/backfill.js';
 import { diagnose } from '../commands/diagnose.js';
 import { migrate } from '../commands/migrate.js';
@@ -8,8 +7,9 @@ import { run } from '../commands/run.js';
 import { start } from '../commands/start.js';
 import { status } from '../commands/status.js';
 import { appVersion } from '../runtime/version.js';
-import { UsageError } from './args.js';
+import { forwardIfDaemon } from './beside-daemon.js';
 import { EXIT, type CliIo, type Command } from './io.js';
+import { reportError } from './report.js';
 
 const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate };
 
@@ -35,19 +35,6 @@ options; \`coldtier --version\` prints the version.
 Exit codes: 0 success, 1 failure, 2 bad arguments or configuration,
 3 (run --once) some tables failed.`;
 
-/** One line for the terminal; a config error's issues are joined onto it. */
-function describe(error: unknown): string {
-  if (error instanceof ConfigError) {
-    const head = error.message.split('\n')[0]!.replace(/:$/, '');
-    return `${head}: ${error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`;
-  }
-  return messageOf(error).replace(/\s*\n\s*/g, ' ');
-}
-
-function exitCodeOf(error: unknown): number {
-  return error instanceof UsageError || error instanceof ConfigError || (error instanceof OffloadError && error.kind === 'config') ? EXIT.usage : EXIT.failed;
-}
-
 /** Runs `coldtier ARGV` and returns the exit code; errors become one line on `err` (a stack trace with --verbose). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
@@ -68,8 +55,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await command(rest, io);
   } catch (error) {
-    io.err(`coldtier ${name}: ${describe(error)}\n`);
-    if (rest.includes('--verbose') || rest.includes('-v')) io.err(`${(error as Error).stack ?? String(error)}\n`);
-    return exitCodeOf(error);
+    try {
+      const forwarded = await forwardIfDaemon(name, rest, error, io);
+      if (forwarded !== undefined) return forwarded;
+    } catch (forwardError) {
+      return reportError(name, rest, forwardError, io);
+    }
+    return reportError(name, rest, error, io);
   }
 }

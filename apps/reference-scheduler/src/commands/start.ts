@@ -1,4 +1,5 @@
 import { COMMON_HELP, COMMON_OPTIONS, parse, parsePort, parsePositive } from '../cli/args.js';
+import { serveBesideDaemon } from '../cli/beside-daemon.js';
 import { openApp, type Command } from '../cli/io.js';
 import { runDaemon } from '../runtime/daemon.js';
 import { assertPortFree } from '../runtime/port.js';
@@ -39,7 +40,12 @@ export const start: Command = async (argv, io) => {
   await assertPortFree(port, values.host);
   const app = await openApp(values, io, 'start', intervalSeconds);
   try {
-    return await runDaemon(app, { port, host: values.host, graceMs, historySize: 20, env: io.env, onStopSignal: io.onStopSignal });
+    const control = await serveBesideDaemon(app, io.env);
+    try {
+      return await runDaemon(app, { port, host: values.host, graceMs, historySize: 20, env: io.env, onStopSignal: io.onStopSignal });
+    } finally {
+      await control?.close();
+    }
   } finally {
     await app.close();
   }
