@@ -257,13 +257,25 @@ describe('coldtier rules and dashboard', () => {
 });
 
 describe('coldtier diagnose', () => {
-  it('runs the runbook diagnosis on the embedded setup and reports a verdict', { timeout: 120_000 }, async () => {
-    const result = await coldtier(['diagnose', '--state-dir', `${dir.path}/diagnose-state`, '--hours', '2', '--json']);
+  it('runs the runbook diagnosis on the embedded setup in operators\' words, with cycle durations from the store', { timeout: 180_000 }, async () => {
+    const state = `${dir.path}/diagnose-state`;
+    expect((await coldtier(['run', '--once', '--state-dir', state])).code).toBe(0);
+    const result = await coldtier(['diagnose', '--state-dir', state, '--hours', '2', '--json']);
     expect(result.code, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout) as { hours: number; verdict: { status: string }; steps: Record<string, { status: string }> };
+    const report = JSON.parse(result.stdout) as {
+      hours: number;
+      verdict: { status: string };
+      steps: Record<string, { status: string; reason: string | null; data: { cycles?: number } | null }>;
+      findings: { scenario: string }[];
+    };
     expect(report.hours).toBe(2);
     expect(['healthy', 'warning', 'critical']).toContain(report.verdict.status);
     expect(report.steps['parts']?.status).toBe('ok');
+    expect(report.steps['cycleDurations']).toMatchObject({ status: 'ok', data: { cycles: 1 } });
+    expect(report.steps['network']?.reason).toMatch(/not available on the embedded engine/);
+    expect(report.steps['queries']?.reason).toMatch(/not available on the embedded engine/);
+    expect(report.findings.map((f) => f.scenario)).not.toContain('network');
+    expect(result.stderr).not.toMatch(/could not measure|SELECT/);
     const human = await coldtier(['diagnose', '--state-dir', `${dir.path}/diagnose-state`]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^Diagnosis at .* over the last 6 h: /);
