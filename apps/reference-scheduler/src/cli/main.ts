@@ -29,7 +29,8 @@ Commands:
   migrate     create or upgrade the watermark store's schema
 
 Without --config every command uses the embedded single-machine setup under
---state-dir (default ./.coldtier). \`coldtier help <command>\` for a command's
+--state-dir (default ./.coldtier); status, diagnose and reconcile also work
+while \`coldtier start\` runs on it. \`coldtier help <command>\` for a command's
 options; \`coldtier --version\` prints the version.
 
 Exit codes: 0 success, 1 failure, 2 bad arguments or configuration,
