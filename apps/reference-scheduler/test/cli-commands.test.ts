@@ -82,6 +82,9 @@ describe('coldtier --help', () => {
     const unknown = await coldtier(['explode']);
     expect(unknown.code).toBe(2);
     expectOneLineError(unknown.stderr, /unknown command "explode"/);
+    const inherited = await coldtier(['constructor']);
+    expect(inherited.code).toBe(2);
+    expectOneLineError(inherited.stderr, /unknown command "constructor"/);
     const option = await coldtier(['status', '--colour']);
     expect(option.code).toBe(2);
     expectOneLineError(option.stderr, /Unknown option '--colour'/);

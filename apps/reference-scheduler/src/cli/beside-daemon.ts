@@ -36,7 +36,7 @@ export async function serveBesideDaemon(app: App, env: NodeJS.ProcessEnv): Promi
       daemonApp: app,
     };
     const [name = '', ...rest] = argv;
-    const command = BESIDE_DAEMON[name];
+    const command = Object.hasOwn(BESIDE_DAEMON, name) ? BESIDE_DAEMON[name] : undefined;
     if (!command) return { code: reportError(name, rest, new UsageError(`${JSON.stringify(name)} cannot run beside coldtier start; only ${Object.keys(BESIDE_DAEMON).join(', ')} can`), io), out, err };
     const code = await command(rest, io).catch((error: unknown) => reportError(name, rest, error, io));
     return { code, out, err };
@@ -57,7 +57,7 @@ export async function serveBesideDaemon(app: App, env: NodeJS.ProcessEnv): Promi
  */
 export async function forwardIfDaemon(name: string, argv: readonly string[], error: unknown, io: CliIo): Promise<number | undefined> {
   const control = error instanceof StateDirInUseError ? error.holder.control : undefined;
-  if (control === undefined || io.daemonApp || !(name in BESIDE_DAEMON)) return undefined;
+  if (control === undefined || io.daemonApp || !Object.hasOwn(BESIDE_DAEMON, name)) return undefined;
   const result = await sendCommand(control, { argv: [name, ...absoluteLogFile(argv)], errIsTty: io.errIsTty }, FORWARD_TIMEOUT_MS);
   io.err(result.err);
   io.out(result.out);

@@ -48,7 +48,7 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
     io.out(`${appVersion()}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
     io.err(`coldtier: unknown command ${JSON.stringify(name)}; try coldtier --help\n`);
     return EXIT.usage;
