@@ -1,3 +1,9 @@
+import { execFile } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { createTempDir, createTestDatabase, type TempDir, type TestDatabase } from '@coldtier/test-support';
@@ -47,13 +53,58 @@ describe('coldtier --help', () => {
     expect(result.stdout).toContain(`Usage: coldtier ${command}`);
   });
 
+  it('prints one command\'s help for `help COMMAND`, and the package version for --version', async () => {
+    const help = await coldtier(['help', 'status']);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Usage: coldtier status');
+    expect(help.stdout).not.toContain('Commands:');
+    const unknown = await coldtier(['help', 'explode']);
+    expect(unknown.code).toBe(2);
+    expectOneLineError(unknown.stderr, /unknown command "explode"/);
+    const { version } = JSON.parse(await readFile(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+    const printed = await coldtier(['--version']);
+    expect(printed.code).toBe(0);
+    expect(printed.stdout).toBe(`${version}\n`);
+  });
+
+  it('is the `coldtier` bin linked at the workspace root (pnpm exec coldtier)', async () => {
+    const root = fileURLToPath(new URL('../../..', import.meta.url));
+    const result = await new Promise<{ code: number | null; stdout: string }>((resolve, reject) => {
+      execFile('pnpm', ['exec', 'coldtier', 'help', 'run'], { cwd: root }, (error, stdout) =>
+        error && typeof error.code !== 'number' ? reject(error) : resolve({ code: error ? Number(error.code) : 0, stdout }),
+      );
+    });
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Usage: coldtier run --once');
+  });
+
   it('rejects an unknown command and an unknown option', async () => {
     const unknown = await coldtier(['explode']);
     expect(unknown.code).toBe(2);
     expectOneLineError(unknown.stderr, /unknown command "explode"/);
+    const inherited = await coldtier(['constructor']);
+    expect(inherited.code).toBe(2);
+    expectOneLineError(inherited.stderr, /unknown command "constructor"/);
     const option = await coldtier(['status', '--colour']);
     expect(option.code).toBe(2);
     expectOneLineError(option.stderr, /Unknown option '--colour'/);
+  });
+});
+
+describe('coldtier start', () => {
+  it('fails at once with exit 2 when --port is in use, naming the port and --port, and creates no state', async () => {
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, resolve));
+    const { port } = busy.address() as AddressInfo;
+    try {
+      const state = join(dir.path, 'busy-port-state');
+      const result = await coldtier(['start', '--port', String(port), '--state-dir', state]);
+      expect(result.code).toBe(2);
+      expectOneLineError(result.stderr, new RegExp(`--port ${port}: .*:${port} is already in use.*choose another --port`));
+      expect(existsSync(state)).toBe(false);
+    } finally {
+      await new Promise((resolve) => busy.close(resolve));
+    }
   });
 });
 
@@ -209,13 +260,25 @@ describe('coldtier rules and dashboard', () => {
 });
 
 describe('coldtier diagnose', () => {
-  it('runs the runbook diagnosis on the embedded setup and reports a verdict', { timeout: 120_000 }, async () => {
-    const result = await coldtier(['diagnose', '--state-dir', `${dir.path}/diagnose-state`, '--hours', '2', '--json']);
+  it('runs the runbook diagnosis on the embedded setup in operators\' words, with cycle durations from the store', { timeout: 180_000 }, async () => {
+    const state = `${dir.path}/diagnose-state`;
+    expect((await coldtier(['run', '--once', '--state-dir', state])).code).toBe(0);
+    const result = await coldtier(['diagnose', '--state-dir', state, '--hours', '2', '--json']);
     expect(result.code, result.stderr).toBe(0);
-    const report = JSON.parse(result.stdout) as { hours: number; verdict: { status: string }; steps: Record<string, { status: string }> };
+    const report = JSON.parse(result.stdout) as {
+      hours: number;
+      verdict: { status: string };
+      steps: Record<string, { status: string; reason: string | null; data: { cycles?: number } | null }>;
+      findings: { scenario: string }[];
+    };
     expect(report.hours).toBe(2);
     expect(['healthy', 'warning', 'critical']).toContain(report.verdict.status);
     expect(report.steps['parts']?.status).toBe('ok');
+    expect(report.steps['cycleDurations']).toMatchObject({ status: 'ok', data: { cycles: 1 } });
+    expect(report.steps['network']?.reason).toMatch(/not available on the embedded engine/);
+    expect(report.steps['queries']?.reason).toMatch(/not available on the embedded engine/);
+    expect(report.findings.map((f) => f.scenario)).not.toContain('network');
+    expect(result.stderr).not.toMatch(/could not measure|SELECT/);
     const human = await coldtier(['diagnose', '--state-dir', `${dir.path}/diagnose-state`]);
     expect(human.code).toBe(0);
     expect(human.stdout).toMatch(/^Diagnosis at .* over the last 6 h: /);

@@ -72,6 +72,8 @@ export type {
   RunSuccess,
   RunFailure,
   RunQuery,
+  CycleRecord,
+  CycleQuery,
 } from './watermark/store.js';
 export { checkCursorUniqueness } from './source/index.js';
 export type { CursorUniqueness, CursorUniquenessOptions, DuplicateCursor } from './source/index.js';
@@ -146,6 +148,7 @@ export type {
   TableFailed,
   TableSkipped,
 } from './cycle/report.js';
+export { cycleRecordOf } from './cycle/report.js';
 
 export {
   FilesystemCatalog,

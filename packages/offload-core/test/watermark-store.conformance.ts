@@ -3,7 +3,7 @@ import { ManualClock } from '../src/clock.js';
 import { LeaseUnavailableError, UnknownTableError, WatermarkConflictError } from '../src/errors.js';
 import { INITIAL_CURSOR, formatCursor } from '../src/watermark/cursor.js';
 import type { Cursor, CursorValue } from '../src/watermark/cursor.js';
-import type { Lease, WatermarkStore } from '../src/watermark/store.js';
+import type { CycleRecord, Lease, WatermarkStore } from '../src/watermark/store.js';
 import type { OffloadWindow } from '../src/watermark/window.js';
 
 /** Builds a fresh, empty store whose every timestamp comes from `clock`. */
@@ -331,6 +331,47 @@ export function describeWatermarkStoreConformance(name: string, factory: Waterma
         expect((await store.recentRuns({ since })).map((r) => r.runId)).toEqual([ids[4], ids[3], ids[2]]);
         expect((await store.recentRuns({ table: 'b', since, limit: 1 })).map((r) => r.runId)).toEqual([ids[3]]);
         expect(await store.recentRuns({ table: 'c' })).toEqual([]);
+      });
+    });
+
+    describe('cycle history', () => {
+      function cycle(id: string, minutesAfterStart: number, overrides: Partial<CycleRecord> = {}): CycleRecord {
+        const startedAt = new Date(START.getTime() + minutesAfterStart * MINUTE);
+        return {
+          cycleId: id,
+          status: 'success',
+          startedAt,
+          finishedAt: new Date(startedAt.getTime() + 42_500),
+          durationSeconds: 42.5,
+          totalRows: 3_000_000_000,
+          tablesSucceeded: 2,
+          tablesFailed: 0,
+          tablesSkipped: 0,
+          ...overrides,
+        };
+      }
+
+      it('keeps every field, lists newest first, filtered by start time and limit', async () => {
+        const partial = cycle('c2', 15, { status: 'partial', totalRows: 7, tablesSucceeded: 1, tablesFailed: 1, tablesSkipped: 1, durationSeconds: 0.25 });
+        for (const c of [cycle('c1', 0), partial, cycle('c3', 30, { status: 'failed', totalRows: 0, tablesSucceeded: 0, tablesFailed: 2 })]) await store.recordCycle(c);
+        expect(await store.recentCycles()).toHaveLength(3);
+        expect((await store.recentCycles()).map((c) => c.cycleId)).toEqual(['c3', 'c2', 'c1']);
+        expect((await store.recentCycles({ since: partial.startedAt })).map((c) => c.cycleId)).toEqual(['c3', 'c2']);
+        expect((await store.recentCycles({ limit: 1 })).map((c) => c.cycleId)).toEqual(['c3']);
+        expect((await store.recentCycles({ since: new Date(START.getTime() + 60 * MINUTE) }))).toEqual([]);
+        const read = (await store.recentCycles()).find((c) => c.cycleId === 'c2');
+        expect(read).toEqual(partial);
+      });
+
+      it('records a cycle id once', async () => {
+        await store.recordCycle(cycle('same', 0));
+        await store.recordCycle(cycle('same', 5, { status: 'failed' }));
+        const cycles = await store.recentCycles();
+        expect(cycles.map((c) => [c.cycleId, c.status])).toEqual([['same', 'success']]);
+      });
+
+      it('rejects a negative limit', async () => {
+        await expect(store.recentCycles({ limit: -1 })).rejects.toThrow(/limit/);
       });
     });
   });

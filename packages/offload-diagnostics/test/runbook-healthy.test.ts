@@ -63,17 +63,48 @@ describe('runbook diagnostics of a healthy setup', () => {
     });
     expect(report.steps.queries.status).toBe('unknown');
     expect(report.steps.queries.reason).toMatch(/system\.query_log/);
+    // ClickHouse quotes the failing statement; the operator gets the error without our SQL.
+    expect(report.steps.queries.reason).not.toMatch(/SELECT|fromUnixTimestamp|event_date/);
     expect(report.steps.queries.data.logged).toBeNull();
     expect(report.steps.queries.data.running).not.toBeNull();
     expect(report.verdict).toEqual({ status: 'healthy', scenarios: [], unknownSteps: ['queries'] });
   });
 
-  it('without a cycle history, says step 1 could not be measured instead of guessing', async () => {
+  it('with no cycle in the store\'s history, says step 1 could not be measured instead of guessing', async () => {
     const report = await runDiagnostics({
       clickhouse: ch.client, store: pgStore.store, tables, clock: new ManualClock(NOW), host: quietHost, network: fastNetwork,
     });
     expect(report.steps.cycleDurations.status).toBe('unknown');
-    expect(report.steps.cycleDurations.reason).toMatch(/cycle history/);
+    expect(report.steps.cycleDurations.reason).toBe('no cycle finished in the last 6 h');
     expect(report.verdict.unknownSteps).toContain('cycleDurations');
+  });
+
+  it('on the embedded engine, reports network and the query log as not available, without a finding or a warning', async () => {
+    const warnings: string[] = [];
+    const logger = { debug: () => {}, info: () => {}, warn: (message: string) => warnings.push(message), error: () => {} };
+    const report = await runDiagnostics({
+      clickhouse: ch.client, store: pgStore.store, tables, clock: new ManualClock(NOW), cycleHistory: quickCycles(), host: quietHost, engine: 'embedded', logger,
+    });
+    expect(report.steps.network).toEqual({
+      status: 'unknown',
+      reason: 'network: not available on the embedded engine (ClickHouse runs in this process; there is no network to measure)',
+      evidence: [],
+      data: null,
+    });
+    expect(report.steps.queries.reason).toBe('finished queries: not available on the embedded engine (it keeps no system.query_log)');
+    expect(report.steps.queries.data.running).not.toBeNull();
+    expect(report.findings.filter((f) => f.scenario === 'network')).toEqual([]);
+    expect(report.verdict).toEqual({ status: 'healthy', scenarios: [], unknownSteps: ['network', 'queries'] });
+    expect(warnings).toEqual([]);
+  });
+
+  it('reads cycle durations from the store\'s cycle history: the last ones within the window, newest first', async () => {
+    const cycle = (id: string, minutesAgo: number, durationSeconds: number) => {
+      const startedAt = new Date(NOW.getTime() - minutesAgo * 60_000);
+      return { cycleId: id, status: 'success' as const, startedAt, finishedAt: new Date(startedAt.getTime() + durationSeconds * 1000), durationSeconds, totalRows: 500, tablesSucceeded: 2, tablesFailed: 0, tablesSkipped: 0 };
+    };
+    for (const c of [cycle('old', 7 * 60, 900), cycle('c1', 45, 16), cycle('c2', 30, 14), cycle('c3', 15, 12)]) await pgStore.store.recordCycle(c);
+    const report = await runDiagnostics({ clickhouse: ch.client, store: pgStore.store, tables, clock: new ManualClock(NOW), host: quietHost, network: fastNetwork });
+    expect(report.steps.cycleDurations).toMatchObject({ status: 'ok', reason: null, data: { cycles: 3, latestSeconds: 12, longestSeconds: 16, averageSeconds: 14 } });
   });
 });

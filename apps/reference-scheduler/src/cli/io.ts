@@ -13,6 +13,11 @@ export interface CliIo {
   readonly errIsTty: boolean;
   /** Calls `handler` on SIGTERM/SIGINT; returns the remover. Only `start` installs one. */
   readonly onStopSignal: (handler: (signal: string) => void) => () => void;
+  /**
+   * Set when a running `start` runs a command another process forwarded to
+   * it: the command uses the daemon's open setup instead of opening its own.
+   */
+  readonly daemonApp?: App;
 }
 
 /** A command: parses its arguments, does its work and returns the exit code. */
@@ -35,5 +40,6 @@ export { COMMON_OPTIONS };
 /** The logger and setup every pipeline command starts from. */
 export async function openApp(values: CommonValues, io: CliIo, command: string, intervalSeconds?: number): Promise<App> {
   const logger = createAppLogger({ format: values['log-format'], file: values['log-file'], verbose: values.verbose === true, write: (line) => io.err(`${line}\n`) });
+  if (io.daemonApp) return io.daemonApp.borrow(logger, command);
   return App.load({ config: values.config, stateDir: values['state-dir'], intervalSeconds, command }, logger, io.env);
 }

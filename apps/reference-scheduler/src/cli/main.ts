@@ -1,4 +1,3 @@
-import { ConfigError, messageOf, OffloadError } from '@coldtier/offload-core';
 import { backfill } from '../commands/backfill.js';
 import { diagnose } from '../commands/diagnose.js';
 import { migrate } from '../commands/migrate.js';
@@ -8,8 +7,9 @@ import { run } from '../commands/run.js';
 import { start } from '../commands/start.js';
 import { status } from '../commands/status.js';
 import { appVersion } from '../runtime/version.js';
-import { UsageError } from './args.js';
+import { forwardIfDaemon } from './beside-daemon.js';
 import { EXIT, type CliIo, type Command } from './io.js';
+import { reportError } from './report.js';
 
 const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate };
 
@@ -29,36 +29,26 @@ Commands:
   migrate     create or upgrade the watermark store's schema
 
 Without --config every command uses the embedded single-machine setup under
---state-dir (default ./.coldtier). \`coldtier <command> --help\` for options.
+--state-dir (default ./.coldtier); status, diagnose and reconcile also work
+while \`coldtier start\` runs on it. \`coldtier help <command>\` for a command's
+options; \`coldtier --version\` prints the version.
 
 Exit codes: 0 success, 1 failure, 2 bad arguments or configuration,
 3 (run --once) some tables failed.`;
 
-/** One line for the terminal; a config error's issues are joined onto it. */
-function describe(error: unknown): string {
-  if (error instanceof ConfigError) {
-    const head = error.message.split('\n')[0]!.replace(/:$/, '');
-    return `${head}: ${error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`;
-  }
-  return messageOf(error).replace(/\s*\n\s*/g, ' ');
-}
-
-function exitCodeOf(error: unknown): number {
-  return error instanceof UsageError || error instanceof ConfigError || (error instanceof OffloadError && error.kind === 'config') ? EXIT.usage : EXIT.failed;
-}
-
 /** Runs `coldtier ARGV` and returns the exit code; errors become one line on `err` (a stack trace with --verbose). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {
   const [name, ...rest] = argv;
+  if (name === 'help' && rest.length > 0) return runCli([rest[0]!, '--help'], io);
   if (name === undefined || name === '--help' || name === '-h' || name === 'help') {
     io.out(`${HELP}\n`);
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  if (name === '--version') {
+  if (name === '--version' || name === '-V') {
     io.out(`${appVersion()}\n`);
     return EXIT.ok;
   }
-  const command = COMMANDS[name];
+  const command = Object.hasOwn(COMMANDS, name) ? COMMANDS[name] : undefined;
   if (!command) {
     io.err(`coldtier: unknown command ${JSON.stringify(name)}; try coldtier --help\n`);
     return EXIT.usage;
@@ -66,8 +56,12 @@ export async function runCli(argv: readonly string[], io: CliIo): Promise<number
   try {
     return await command(rest, io);
   } catch (error) {
-    io.err(`coldtier ${name}: ${describe(error)}\n`);
-    if (rest.includes('--verbose') || rest.includes('-v')) io.err(`${(error as Error).stack ?? String(error)}\n`);
-    return exitCodeOf(error);
+    try {
+      const forwarded = await forwardIfDaemon(name, rest, error, io);
+      if (forwarded !== undefined) return forwarded;
+    } catch (forwardError) {
+      return reportError(name, rest, forwardError, io);
+    }
+    return reportError(name, rest, error, io);
   }
 }

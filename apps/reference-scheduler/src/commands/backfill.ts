@@ -125,5 +125,6 @@ function runChunk(parts: ChunkParts, chunkEnd: Date, signal: AbortSignal): Promi
     lateDataBufferMinutes: config.lateDataBufferMinutes,
     cycleDeadlineMs: table.timeoutSeconds * 1000 + 5_000,
     leaseOwner: `${hostname()}:${process.pid}:backfill`,
+    recordHistory: false,
   }).runCycle(signal, { windowEnd: chunkEnd });
 }

@@ -4,9 +4,10 @@ import { openApp, type Command } from '../cli/io.js';
 
 const HELP = `Usage: coldtier diagnose [options]
 
-Runs the performance runbook's diagnosis against the live systems: table
-durations from the run history, source volume per hour, host and ClickHouse
-resources, network round trips, slow queries, part counts and watermark ages;
+Runs the performance runbook's diagnosis against the live systems: cycle and
+table durations from the store's history, source volume per hour, host and
+ClickHouse resources, network round trips, slow queries, part counts and
+watermark ages (the embedded engine has no network or query log to measure);
 then names the runbook scenario and its actions. Exit code 0 whatever the
 verdict (read it from --json in scripts).
 
@@ -27,7 +28,8 @@ export const diagnose: Command = async (argv, io) => {
   try {
     const store = await app.store();
     const clickhouse = await app.clickhouse();
-    const report = await runDiagnostics({ clickhouse, store, tables: app.config.tables, hours, logger: app.logger });
+    const engine = app.config.clickhouse.url === 'embedded' ? 'embedded' : 'server';
+    const report = await runDiagnostics({ clickhouse, store, tables: app.config.tables, hours, engine, logger: app.logger });
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDiagnosticReport(report)}\n`);
     return 0;
   } finally {

@@ -6,7 +6,7 @@ import { pendingMigrations } from '@coldtier/offload-core';
 const HELP = `Usage: coldtier migrate [options]
 
 Brings the watermark store's PostgreSQL schema up to date (tables
-offload_watermarks, offload_runs, offload_leases). Safe to repeat and to run
+offload_watermarks, offload_runs, offload_leases, offload_cycles). Safe to repeat and to run
 while a scheduler runs; run it after every upgrade, before restarting.
 
 Options:

@@ -1,6 +1,8 @@
 import { COMMON_HELP, COMMON_OPTIONS, parse, parsePort, parsePositive } from '../cli/args.js';
+import { serveBesideDaemon } from '../cli/beside-daemon.js';
 import { openApp, type Command } from '../cli/io.js';
 import { runDaemon } from '../runtime/daemon.js';
+import { assertPortFree } from '../runtime/port.js';
 
 const HELP = `Usage: coldtier start [options]
 
@@ -35,9 +37,15 @@ export const start: Command = async (argv, io) => {
   const intervalSeconds = values['interval-seconds'] === undefined ? undefined : parsePositive('interval-seconds', values['interval-seconds'], 0);
   const port = parsePort(values.port, 8000);
   const graceMs = parsePositive('grace-seconds', values['grace-seconds'], 60) * 1000;
+  await assertPortFree(port, values.host);
   const app = await openApp(values, io, 'start', intervalSeconds);
   try {
-    return await runDaemon(app, { port, host: values.host, graceMs, historySize: 20, env: io.env, onStopSignal: io.onStopSignal });
+    const control = await serveBesideDaemon(app, io.env);
+    try {
+      return await runDaemon(app, { port, host: values.host, graceMs, historySize: 20, env: io.env, onStopSignal: io.onStopSignal });
+    } finally {
+      await control?.close();
+    }
   } finally {
     await app.close();
   }

@@ -6,8 +6,9 @@ const HELP = `Usage: coldtier status [options]
 
 Prints every configured table's watermark, lag (minutes since its last
 successful offload), status and consecutive failures, from the watermark store.
-A running scheduler also answers this at http://HOST:PORT/status, with its
-last cycles.
+Works while \`coldtier start\` runs on the same state directory (the daemon
+answers it). A running scheduler also serves this at http://HOST:PORT/status,
+with its last cycles.
 
 Options:
       --json                 JSON instead of a table

@@ -15,6 +15,11 @@ export interface TradeGeneratorOptions {
   readonly timer?: Timer;
 }
 
+/** The exchange a bronze table holds: the part of its name after `bronze_trades_`. */
+export function exchangeOf(table: TableConfig): string {
+  return parseQualifiedName(table.source).name.replace(/^bronze_trades_/, '');
+}
+
 interface Feed {
   readonly table: TableConfig;
   readonly exchange: string;
@@ -62,7 +67,7 @@ export class TradeGenerator {
       format: 'JSONEachRow',
     });
     const [row] = await result.json<{ max: string }>();
-    return { table, exchange: table.source.split('.')[1]!.replace(/^bronze_trades_/, ''), nextSequence: BigInt(row?.max ?? '0') + 1n };
+    return { table, exchange: exchangeOf(table), nextSequence: BigInt(row?.max ?? '0') + 1n };
   }
 
   #schedule(): void {

@@ -7,7 +7,7 @@ import { openClickHouse } from './clickhouse.js';
 import { EMBEDDED_DATABASE, embeddedConfig, stateLayout, type StateLayout } from './embedded-config.js';
 import { openPool, type AppPool } from './pg.js';
 import { assertSchemaCurrent } from './schema-check.js';
-import { lockStateDir } from './state-lock.js';
+import { lockStateDir, type StateLock } from './state-lock.js';
 
 /** How a command chose its setup. */
 export interface SetupFlags {
@@ -35,7 +35,9 @@ export class App {
   readonly embeddedDefault: boolean;
   readonly #command: string;
   readonly #closers: (() => Promise<void>)[] = [];
-  #locked: Promise<void> | undefined;
+  #locked: Promise<StateLock> | undefined;
+  /** The daemon's app this one is a view of (see `borrow`). */
+  #parent: App | undefined;
   #pool: Promise<AppPool> | undefined;
   #clickhouse: Promise<ClickHouseClient> | undefined;
 
@@ -60,6 +62,7 @@ export class App {
 
   /** The watermark store's pool: PostgreSQL from `watermarkStore.urlEnv`, else PGlite under the state directory. */
   pool(): Promise<AppPool> {
+    if (this.#parent) return this.#parent.pool();
     this.#pool ??= this.#openPool();
     return this.#pool;
   }
@@ -74,8 +77,30 @@ export class App {
 
   /** The source ClickHouse; the embedded one gets the reference's bronze tables. */
   clickhouse(): Promise<ClickHouseClient> {
+    if (this.#parent) return this.#parent.clickhouse();
     this.#clickhouse ??= this.#openClickHouse();
     return this.#clickhouse;
+  }
+
+  /**
+   * A view of this app for a command another process forwarded to this one
+   * (`coldtier status` beside `start`): its own logger, this app's open parts.
+   * Closing the view closes nothing.
+   */
+  borrow(logger: Logger, command: string): App {
+    const view = new App(this.config, logger, this.layout, command, this.embeddedDefault);
+    view.#parent = this;
+    return view;
+  }
+
+  /** Locks the embedded state directory to this process now rather than on first use. */
+  async lockState(): Promise<void> {
+    await this.#lock();
+  }
+
+  /** Records in the state directory's lock file where this process answers forwarded commands. */
+  async advertise(control: string): Promise<void> {
+    await (await this.#lock())?.advertise(control);
   }
 
   /** Closes what was opened, last first; a failing close is logged, the rest still close. */
@@ -85,13 +110,14 @@ export class App {
     }
   }
 
-  async #lock(): Promise<void> {
+  async #lock(): Promise<StateLock | undefined> {
     const layout = this.layout;
-    if (!layout) return;
+    if (!layout) return undefined;
     this.#locked ??= lockStateDir(layout.root, this.#command).then((lock) => {
       this.#closers.push(() => lock.release());
+      return lock;
     });
-    await this.#locked;
+    return this.#locked;
   }
 
   async #openPool(): Promise<AppPool> {

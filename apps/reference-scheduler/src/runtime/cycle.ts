@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import { CycleOrchestrator, OffloadEvents, logOffloadEvents, messageOf } from '@coldtier/offload-core';
 import type { PostgresWatermarkStore } from '@coldtier/offload-core';
 import type { App } from './app.js';
+import { SEED_MINUTES, seedRecentTrades } from '../embedded/seed.js';
 import { createRunner } from './runner.js';
 
 /** What running cycles needs, built once per process from the app's config. */
@@ -21,6 +22,10 @@ export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<Cycl
   const store = await app.store();
   const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded';
   const clickhouse = needsClickHouse ? await app.clickhouse() : undefined;
+  if (app.embeddedDefault && clickhouse) {
+    const seeded = await seedRecentTrades(clickhouse, config.tables, new Date());
+    if (seeded > 0) logger.info(`Embedded demo: seeded ${seeded} trades over the last ${SEED_MINUTES} minutes, so the first cycle offloads rows`);
+  }
   const recovered = await store.recoverStaleRuns(config.watermarkStore.staleRunningMinutes * 60_000);
   if (recovered.length > 0) logger.warn('reset stale running tables to failed', { tables: recovered });
 

@@ -3,7 +3,7 @@ import pLimit from 'p-limit';
 import { systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
 import type { RetryPolicy, TableConfig } from '../config/index.js';
-import { OffloadError } from '../errors.js';
+import { messageOf, OffloadError } from '../errors.js';
 import { silentLogger } from '../logger.js';
 import type { Logger } from '../logger.js';
 import type { JobRunner } from '../runner/contract.js';
@@ -11,6 +11,7 @@ import type { WatermarkStore } from '../watermark/store.js';
 import { OffloadEvents } from './events.js';
 import { buildDependencyGraph } from './graph.js';
 import type { DependencyGraph } from './graph.js';
+import { cycleRecordOf } from './report.js';
 import type { CycleReport, CycleStatus, TableOutcome } from './report.js';
 import { realSleep } from './retry.js';
 import type { Sleep } from './retry.js';
@@ -50,6 +51,12 @@ export interface OrchestratorOptions {
   readonly sleep?: Sleep;
   /** Source of retry jitter in [0, 1). Default `Math.random`. */
   readonly random?: () => number;
+  /**
+   * Adds every finished cycle to the store's cycle history (`recentCycles`),
+   * which diagnostics read cycle durations from. Default true; a backfill's
+   * chunks are not scheduler cycles and pass false.
+   */
+  readonly recordHistory?: boolean;
 }
 
 /** How one cycle may be cut short or bounded. */
@@ -166,6 +173,10 @@ export class CycleOrchestrator {
     try {
       const outcomes = await this.#runTables(ctx);
       const report = buildReport(cycleId, startedAt, clock.now(), outcomes);
+      // The watermarks are committed by now: a history that cannot be written costs a diagnosis, not the cycle.
+      if (o.recordHistory !== false) {
+        await o.store.recordCycle(cycleRecordOf(report)).catch((error: unknown) => ctx.logger.warn('could not record the cycle in the cycle history', { cycleId, error: messageOf(error) }));
+      }
       this.#events.emit({ type: 'cycle_finished', cycleId, at: report.finishedAt, report });
       return report;
     } finally {

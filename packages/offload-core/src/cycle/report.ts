@@ -1,6 +1,7 @@
 import type { Layer } from '../config/index.js';
 import type { JobErrorType } from '../errors.js';
 import type { Cursor } from '../watermark/cursor.js';
+import type { CycleRecord } from '../watermark/store.js';
 import type { OffloadWindow } from '../watermark/window.js';
 
 /** The reference's cycle status: all tables ok, some ok, none ok. */
@@ -60,4 +61,20 @@ export interface CycleReport {
   /** One outcome per configured table, in configuration order. */
   readonly tables: readonly TableOutcome[];
   readonly totalRows: number;
+}
+
+/** What the store's cycle history keeps of a report. */
+export function cycleRecordOf(report: CycleReport): CycleRecord {
+  const count = (status: TableOutcome['status']) => report.tables.filter((t) => t.status === status).length;
+  return {
+    cycleId: report.cycleId,
+    status: report.status,
+    startedAt: report.startedAt,
+    finishedAt: report.finishedAt,
+    durationSeconds: report.durationSeconds,
+    totalRows: report.totalRows,
+    tablesSucceeded: count('success'),
+    tablesFailed: count('failed'),
+    tablesSkipped: count('skipped'),
+  };
 }

@@ -17,6 +17,8 @@ import {
   unknownTable,
 } from '../watermark/rules.js';
 import type {
+  CycleQuery,
+  CycleRecord,
   Lease,
   RunFailure,
   RunQuery,
@@ -55,6 +57,7 @@ export class InMemoryWatermarkStore implements WatermarkStore {
   /** Released and expired leases stay, so fencing tokens keep growing. */
   readonly #leases = new Map<string, Lease>();
   readonly #runs = new Map<string, RunRecord>();
+  readonly #cycles = new Map<string, CycleRecord>();
 
   constructor(options: InMemoryWatermarkStoreOptions = {}) {
     this.#clock = options.clock ?? systemClock;
@@ -212,6 +215,19 @@ export class InMemoryWatermarkStore implements WatermarkStore {
       .filter((r) => (query.table === undefined || r.table === query.table) && (since === undefined || r.startedAt.getTime() >= since))
       .sort(newestFirst);
     return query.limit === undefined ? runs : runs.slice(0, query.limit);
+  }
+
+  async recordCycle(cycle: CycleRecord): Promise<void> {
+    if (!this.#cycles.has(cycle.cycleId)) this.#cycles.set(cycle.cycleId, Object.freeze({ ...cycle }));
+  }
+
+  async recentCycles(query: CycleQuery = {}): Promise<readonly CycleRecord[]> {
+    assertLimit(query.limit);
+    const since = query.since?.getTime();
+    const cycles = [...this.#cycles.values()]
+      .filter((c) => since === undefined || c.startedAt.getTime() >= since)
+      .sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime() || (a.cycleId < b.cycleId ? 1 : a.cycleId > b.cycleId ? -1 : 0));
+    return query.limit === undefined ? cycles : cycles.slice(0, query.limit);
   }
 
   #currentRow(lease: Lease): { now: Date; row: WatermarkState } {

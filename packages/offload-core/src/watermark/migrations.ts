@@ -73,6 +73,24 @@ export const WATERMARK_MIGRATIONS: readonly WatermarkMigration[] = Object.freeze
         expires_at timestamptz NOT NULL
       )`,
   },
+  {
+    version: 4,
+    name: 'create_offload_cycles',
+    // Per-table detail is in offload_runs; a cycle keeps what the runbook's step 1 reads.
+    sql: (s: string) => `
+      CREATE TABLE ${s}.offload_cycles (
+        cycle_id text PRIMARY KEY,
+        status text NOT NULL CHECK (status IN ('success', 'partial', 'failed')),
+        started_at timestamptz NOT NULL,
+        finished_at timestamptz NOT NULL,
+        duration_seconds double precision NOT NULL CHECK (duration_seconds >= 0),
+        total_rows bigint NOT NULL CHECK (total_rows >= 0),
+        tables_succeeded integer NOT NULL CHECK (tables_succeeded >= 0),
+        tables_failed integer NOT NULL CHECK (tables_failed >= 0),
+        tables_skipped integer NOT NULL CHECK (tables_skipped >= 0)
+      );
+      CREATE INDEX offload_cycles_started ON ${s}.offload_cycles (started_at DESC)`,
+  },
 ]);
 
 export interface MigrateOptions {

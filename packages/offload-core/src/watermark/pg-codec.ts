@@ -2,7 +2,7 @@ import { JOB_ERROR_TYPES, OffloadError } from '../errors.js';
 import type { JobErrorType } from '../errors.js';
 import { dateFromMicros, formatMicros } from './cursor.js';
 import type { Cursor, CursorValue } from './cursor.js';
-import type { RunOutcome, RunRecord, WatermarkState, WatermarkStatus } from './store.js';
+import type { CycleRecord, RunOutcome, RunRecord, WatermarkState, WatermarkStatus } from './store.js';
 
 /**
  * How store values cross into PostgreSQL and back. Timestamps travel as text
@@ -170,3 +170,42 @@ export function readRun(row: RunRow): RunRecord {
   };
 }
 
+
+/** The select list of `offload_cycles`, matching `CycleRow`. */
+export const CYCLE_COLUMNS = [
+  'cycle_id',
+  'status',
+  microsColumn('started_at', 'started_at'),
+  microsColumn('finished_at', 'finished_at'),
+  'duration_seconds',
+  'total_rows::text AS total_rows',
+  'tables_succeeded',
+  'tables_failed',
+  'tables_skipped',
+].join(', ');
+
+export interface CycleRow {
+  cycle_id: string;
+  status: CycleRecord['status'];
+  started_at: string;
+  finished_at: string;
+  duration_seconds: number;
+  total_rows: string;
+  tables_succeeded: number;
+  tables_failed: number;
+  tables_skipped: number;
+}
+
+export function readCycle(row: CycleRow): CycleRecord {
+  return {
+    cycleId: row.cycle_id,
+    status: row.status,
+    startedAt: readRequiredInstant(row.started_at),
+    finishedAt: readRequiredInstant(row.finished_at),
+    durationSeconds: row.duration_seconds,
+    totalRows: Number(row.total_rows),
+    tablesSucceeded: row.tables_succeeded,
+    tablesFailed: row.tables_failed,
+    tablesSkipped: row.tables_skipped,
+  };
+}

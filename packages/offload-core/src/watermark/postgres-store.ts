@@ -8,17 +8,19 @@ import { DEFAULT_WATERMARK_SCHEMA } from './migrations.js';
 import { inTransaction } from './pg-client.js';
 import type { PgPool, PgQueryable } from './pg-client.js';
 import {
+  CYCLE_COLUMNS,
   RUN_COLUMNS,
   WATERMARK_COLUMNS,
   encodeTieBreakers,
   instant,
   micros,
   microsColumn,
+  readCycle,
   readInstant,
   readRun,
   readWatermark,
 } from './pg-codec.js';
-import type { RunRow, WatermarkRow } from './pg-codec.js';
+import type { CycleRow, RunRow, WatermarkRow } from './pg-codec.js';
 import {
   assertLeaseCurrent,
   assertLimit,
@@ -32,6 +34,8 @@ import {
   unknownTable,
 } from './rules.js';
 import type {
+  CycleQuery,
+  CycleRecord,
   Lease,
   RunFailure,
   RunOutcome,
@@ -72,6 +76,7 @@ export class PostgresWatermarkStore implements WatermarkStore {
   readonly #watermarks: string;
   readonly #runs: string;
   readonly #leases: string;
+  readonly #cycles: string;
 
   constructor(options: PostgresWatermarkStoreOptions) {
     const schema = quotePostgres(options.schema ?? DEFAULT_WATERMARK_SCHEMA);
@@ -80,6 +85,7 @@ export class PostgresWatermarkStore implements WatermarkStore {
     this.#watermarks = `${schema}.offload_watermarks`;
     this.#runs = `${schema}.offload_runs`;
     this.#leases = `${schema}.offload_leases`;
+    this.#cycles = `${schema}.offload_cycles`;
   }
 
   async ensureTables(tables: readonly string[]): Promise<void> {
@@ -270,6 +276,38 @@ export class PostgresWatermarkStore implements WatermarkStore {
       [query.table ?? null, query.since ? instant(query.since) : null, query.limit ?? null],
     );
     return result.rows.map(readRun);
+  }
+
+  async recordCycle(cycle: CycleRecord): Promise<void> {
+    await this.#pool.query(
+      `INSERT INTO ${this.#cycles}
+         (cycle_id, status, started_at, finished_at, duration_seconds, total_rows, tables_succeeded, tables_failed, tables_skipped)
+       VALUES ($1, $2, $3::timestamptz, $4::timestamptz, $5, $6::bigint, $7, $8, $9)
+       ON CONFLICT (cycle_id) DO NOTHING`,
+      [
+        cycle.cycleId,
+        cycle.status,
+        instant(cycle.startedAt),
+        instant(cycle.finishedAt),
+        cycle.durationSeconds,
+        String(cycle.totalRows),
+        cycle.tablesSucceeded,
+        cycle.tablesFailed,
+        cycle.tablesSkipped,
+      ],
+    );
+  }
+
+  async recentCycles(query: CycleQuery = {}): Promise<readonly CycleRecord[]> {
+    assertLimit(query.limit);
+    const result = await this.#pool.query<CycleRow>(
+      `SELECT ${CYCLE_COLUMNS} FROM ${this.#cycles}
+       WHERE ($1::timestamptz IS NULL OR started_at >= $1::timestamptz)
+       ORDER BY started_at DESC, cycle_id COLLATE "C" DESC
+       LIMIT $2::bigint`,
+      [query.since ? instant(query.since) : null, query.limit ?? null],
+    );
+    return result.rows.map(readCycle);
   }
 
   /** Locks the lease row and checks fencing; returns the instant of the write. */

@@ -101,7 +101,7 @@ export function duplicateRun(table: string, runId: string, cause?: unknown): Off
 
 export function assertLimit(limit: number | undefined): void {
   if (limit !== undefined && (!Number.isInteger(limit) || limit < 0)) {
-    throw new RangeError(`run query limit must be a non-negative integer, got ${limit}`);
+    throw new RangeError(`query limit must be a non-negative integer, got ${limit}`);
   }
 }
 

@@ -1,3 +1,4 @@
+import type { CycleStatus } from '../cycle/report.js';
 import type { JobErrorType } from '../errors.js';
 import type { Cursor } from './cursor.js';
 import type { OffloadWindow } from './window.js';
@@ -74,6 +75,25 @@ export interface RunFailure {
   readonly durationSeconds: number;
 }
 
+/** One finished cycle, as `CycleOrchestrator` records it (`cycleRecordOf` of its report). */
+export interface CycleRecord {
+  readonly cycleId: string;
+  readonly status: CycleStatus;
+  readonly startedAt: Date;
+  readonly finishedAt: Date;
+  readonly durationSeconds: number;
+  readonly totalRows: number;
+  readonly tablesSucceeded: number;
+  readonly tablesFailed: number;
+  readonly tablesSkipped: number;
+}
+
+export interface CycleQuery {
+  /** Cycles started at or after this instant. */
+  readonly since?: Date;
+  readonly limit?: number;
+}
+
 export interface RunQuery {
   readonly table?: string;
   /** Runs started at or after this instant. */
@@ -123,4 +143,9 @@ export interface WatermarkStore {
   recoverStaleRuns(olderThanMs: number): Promise<readonly string[]>;
   /** Run history, newest first. */
   recentRuns(query?: RunQuery): Promise<readonly RunRecord[]>;
+
+  /** Adds a finished cycle to the cycle history; recording the same `cycleId` again changes nothing. */
+  recordCycle(cycle: CycleRecord): Promise<void>;
+  /** Cycle history, newest first: what `coldtier diagnose` reads cycle durations from. */
+  recentCycles(query?: CycleQuery): Promise<readonly CycleRecord[]>;
 }

@@ -22,10 +22,24 @@ export async function attempt<T>(what: string, probe: () => Promise<T>): Promise
   try {
     return { ok: true, value: await probe() };
   } catch (error) {
-    const message = messageOf(error).replace(/\s+/g, ' ').trim();
+    const message = withoutStatement(messageOf(error).replace(/\s+/g, ' ').trim());
     const short = message.length > MAX_REASON_LENGTH ? `${message.slice(0, MAX_REASON_LENGTH)}…` : message;
     return { ok: false, reason: `${what}: ${short}` };
   }
+}
+
+/**
+ * ClickHouse quotes the failing statement in its messages ("... in scope
+ * SELECT ..."); an operator needs what went wrong, not our SQL.
+ */
+export function withoutStatement(message: string): string {
+  const cut = message.search(/\s(?:in scope|[Ww]hile processing|[Ww]hile executing)\s|\s(?:SELECT|WITH|INSERT)\s/);
+  return cut < 0 ? message : `${message.slice(0, cut).replace(/[\s.:]+$/, '')}.`;
+}
+
+/** The reason a probe gives on an engine that cannot answer it. */
+export function notOnEmbedded(what: string, why: string): string {
+  return `${what}: not available on the embedded engine (${why})`;
 }
 
 /** Runs a query with parameters bound server-side (never spliced into the SQL) and returns its rows. */

@@ -4,7 +4,8 @@ import type { Clock, Logger, TableConfig, WatermarkStore } from '@coldtier/offlo
 import { resolveThresholds } from '../thresholds/index.js';
 import type { ThresholdSet } from '../thresholds/index.js';
 import { classify, verdictOf } from './classify.js';
-import { cycleDurations, tableDurations } from './steps/durations.js';
+import { notOnEmbedded } from './probe.js';
+import { cycleDurations, storedCycleDurations, tableDurations } from './steps/durations.js';
 import type { CycleSummary } from './steps/durations.js';
 import { clickHousePingProbe } from './steps/network.js';
 import type { NetworkProbe } from './steps/network.js';
@@ -15,7 +16,7 @@ import { osHostProbe, resources } from './steps/resources.js';
 import type { HostProbe } from './steps/resources.js';
 import { volume } from './steps/volume.js';
 import { watermarks } from './steps/watermarks.js';
-import type { DiagnosticReport, DiagnosticSteps, StepName } from './types.js';
+import type { DiagnosticReport, DiagnosticSteps, NetworkSample, StepName, StepResult } from './types.js';
 
 /** The runbook reads six hours of volume ("Check ClickHouse data volume trend (last 6 hours)"). */
 export const DEFAULT_DIAGNOSTIC_HOURS = 6;
@@ -25,11 +26,17 @@ export const DEFAULT_SPIKE_RATIO = 2;
 
 export interface DiagnosticsOptions {
   readonly clickhouse: ClickHouseClient;
-  /** Run history and watermarks; only reads. */
-  readonly store: Pick<WatermarkStore, 'recentRuns' | 'list'>;
+  /** Run and cycle history and watermarks; only reads. */
+  readonly store: Pick<WatermarkStore, 'recentRuns' | 'list' | 'recentCycles'>;
   readonly tables: readonly TableConfig[];
-  /** Recent cycles, newest or oldest first, e.g. the scheduler's `CycleReport`s; without it step 1 is `unknown`. */
+  /** Recent cycles, newest or oldest first, instead of the store's cycle history (`recentCycles`). */
   readonly cycleHistory?: readonly CycleSummary[];
+  /**
+   * `embedded` for an in-process ClickHouse (chdb): there is no network
+   * between it and the offload, and it keeps no query log, so those probes
+   * are reported as not available instead of measured. Default `server`.
+   */
+  readonly engine?: 'server' | 'embedded';
   readonly clock?: Clock;
   /** Hours of volume, run history and query log looked at; default 6. */
   readonly hours?: number;
@@ -65,18 +72,25 @@ export async function runDiagnostics(options: DiagnosticsOptions): Promise<Diagn
   const now = clock.now();
   const since = new Date(now.getTime() - hours * 3_600_000);
 
+  const embedded = options.engine === 'embedded';
+  // What the engine cannot answer is expected: reported in the step, not warned about.
+  const expected = new Set<string>();
+  const noQueryLog = embedded && options.queryLog === undefined ? notOnEmbedded('finished queries', 'it keeps no system.query_log') : null;
+  if (noQueryLog !== null) expected.add(noQueryLog);
+
   // Network first, before the heavier queries share the connection.
-  const networkStep = await network(options.network ?? clickHousePingProbe(clickhouse), thresholds);
-  const [tableStep, volumeStep, resourceStep, queryStep, partStep, watermarkStep] = await Promise.all([
+  const networkStep = embedded && options.network === undefined ? inProcess(expected) : await network(options.network ?? clickHousePingProbe(clickhouse), thresholds);
+  const [cycleStep, tableStep, volumeStep, resourceStep, queryStep, partStep, watermarkStep] = await Promise.all([
+    options.cycleHistory === undefined ? storedCycleDurations(store, since, hours, thresholds) : cycleDurations(options.cycleHistory, thresholds),
     tableDurations(store, tables, since, thresholds),
     volume(clickhouse, tables, now, hours, thresholds),
     resources(clickhouse, options.host ?? osHostProbe, thresholds),
-    queries(clickhouse, tables, since, thresholds, options.queryLog),
+    queries(clickhouse, tables, since, thresholds, options.queryLog, noQueryLog),
     parts(clickhouse, tables, thresholds),
     watermarks(store, tables, now, thresholds),
   ]);
   const steps: DiagnosticSteps = {
-    cycleDurations: cycleDurations(options.cycleHistory, thresholds),
+    cycleDurations: cycleStep,
     tableDurations: tableStep,
     volume: volumeStep,
     resources: resourceStep,
@@ -87,8 +101,15 @@ export async function runDiagnostics(options: DiagnosticsOptions): Promise<Diagn
   };
   for (const name of Object.keys(steps) as StepName[]) {
     const step = steps[name];
-    if (step.reason !== null) logger.warn('diagnostic step could not measure everything', { step: name, status: step.status, reason: step.reason });
+    if (step.reason !== null && !expected.has(step.reason)) logger.warn('diagnostic step could not measure everything', { step: name, status: step.status, reason: step.reason });
   }
   const findings = classify(steps, { tables, thresholds, spikeRatio: options.spikeRatio ?? DEFAULT_SPIKE_RATIO });
   return { generatedAt: now, hours, steps, findings, verdict: verdictOf(findings, steps) };
+}
+
+/** Step 5 on an in-process engine: no network path to measure, so no network finding either. */
+function inProcess(expected: Set<string>): StepResult<NetworkSample | null> {
+  const reason = notOnEmbedded('network', 'ClickHouse runs in this process; there is no network to measure');
+  expected.add(reason);
+  return { status: 'unknown', reason, evidence: [], data: null };
 }

@@ -14,17 +14,28 @@ export interface CycleSummary {
   readonly durationSeconds: number;
 }
 
+const NO_CYCLES: CycleDurations = { cycles: 0, latestSeconds: null, longestSeconds: null, averageSeconds: null, p95Seconds: null };
+
 /**
- * Step 1. The run history has no cycle ids (tables of one cycle may run in
- * parallel, so grouping runs by start time would be a guess), so cycle
- * durations come only from a cycle history the caller passes, e.g. the
- * scheduler's last `CycleReport`s; without one the step is `unknown`.
+ * Step 1 from the store's cycle history (the scheduler records every cycle
+ * it finishes): the last cycles started since `since`. None is `unknown`:
+ * there is nothing to grade.
  */
-export function cycleDurations(history: readonly CycleSummary[] | undefined, thresholds: ThresholdSet): StepResult<CycleDurations> {
-  if (history === undefined || history.length === 0) {
-    const empty: CycleDurations = { cycles: 0, latestSeconds: null, longestSeconds: null, averageSeconds: null, p95Seconds: null };
-    return stepResult(empty, ['unknown'], [], ['no cycle history given (pass cycleHistory, e.g. the scheduler\'s CycleReports)']);
-  }
+export async function storedCycleDurations(
+  store: Pick<WatermarkStore, 'recentCycles'>,
+  since: Date,
+  hours: number,
+  thresholds: ThresholdSet,
+): Promise<StepResult<CycleDurations>> {
+  const history = await attempt('cycle history', () => store.recentCycles({ since, limit: RECENT }));
+  if (!history.ok) return stepResult(NO_CYCLES, ['unknown'], [], [history.reason]);
+  if (history.value.length === 0) return stepResult(NO_CYCLES, ['unknown'], [], [`no cycle finished in the last ${hours} h`]);
+  return cycleDurations(history.value, thresholds);
+}
+
+/** Step 1 from the given cycles (newest or oldest first): the last 10, graded against `cycleDuration`. */
+export function cycleDurations(history: readonly CycleSummary[], thresholds: ThresholdSet): StepResult<CycleDurations> {
+  if (history.length === 0) return stepResult(NO_CYCLES, ['unknown'], [], ['no cycles to measure']);
   const recent = [...history].sort((a, b) => b.startedAt.getTime() - a.startedAt.getTime()).slice(0, RECENT);
   const seconds = recent.map((c) => c.durationSeconds);
   const data: CycleDurations = {

@@ -5,6 +5,7 @@ import type { ThresholdSet } from '../../thresholds/index.js';
 import { grade } from '../../evaluate/index.js';
 import { evidenceOf, stepResult } from '../grade.js';
 import { DIAGNOSTICS_LOG_COMMENT, attempt, qualifiedSource, selectRows, toNumber } from '../probe.js';
+import type { Probed } from '../probe.js';
 import type { Evidence, LoggedQuery, QueryPerformance, RunningQuery, StepResult, StepStatus, TableQueries } from '../types.js';
 
 const SLOWEST = 10;
@@ -64,6 +65,7 @@ export const DEFAULT_QUERY_LOG = 'system.query_log';
  *
  * @param queryLog `database.table` with `system.query_log`'s columns, e.g. a
  *   Distributed table over every replica's log; defaults to `system.query_log`.
+ * @param logUnavailable why the engine has no query log at all (the log is then not read).
  */
 export async function queries(
   client: ClickHouseClient,
@@ -71,11 +73,12 @@ export async function queries(
   since: Date,
   thresholds: ThresholdSet,
   queryLog: string = DEFAULT_QUERY_LOG,
+  logUnavailable: string | null = null,
 ): Promise<StepResult<QueryPerformance>> {
   const log = quoteClickHouseQualified(parseQualifiedName(queryLog));
   const names = tables.map(qualifiedSource);
   const slowMs = (thresholds.get('queryDuration').acceptable ?? 5) * 1000;
-  const logged = await attempt(queryLog, () => loggedQueries(client, log, names, since, slowMs));
+  const logged: Probed<Logged> = logUnavailable === null ? await attempt(queryLog, () => loggedQueries(client, log, names, since, slowMs)) : { ok: false, reason: logUnavailable };
   const shortNames = tables.map((t) => parseQualifiedName(t.source).name);
   const running = await attempt('system.processes', () =>
     selectRows<{ query: string; elapsed: unknown; read_rows: unknown }>(client, RUNNING, { names: shortNames }),
