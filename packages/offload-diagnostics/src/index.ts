@@ -20,7 +20,6 @@ export type {
   ThresholdBounds,
   BoundSpec,
   ScheduleRelativeBound,
-  DisplaySteps,
   Level,
   ThresholdDirection,
   ThresholdUnit,

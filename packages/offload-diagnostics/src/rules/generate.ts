@@ -41,7 +41,7 @@ export interface PrometheusRules {
 }
 
 export const DEFAULT_JOB = 'iceberg-scheduler';
-export const DEFAULT_RUNBOOK_BASE_URL = 'docs/operations/runbooks';
+export const DEFAULT_RUNBOOK_BASE_URL = 'docs/runbooks';
 
 /** The reference's recording rule names, a public contract. */
 export const RECORDING_RULE_NAMES = [
