@@ -48,6 +48,7 @@ export type { Grade, GradeOptions, WindowGrade, TableRun, VolumeDurationGrade } 
 export {
   generatePrometheusRules,
   renderPrometheusRules,
+  renderPrometheusRuleResource,
   resolveRuleInputs,
   ALERT_NAMES,
   RECORDING_RULE_NAMES,
@@ -61,6 +62,7 @@ export {
 } from './rules/index.js';
 export type {
   RuleOptions,
+  PrometheusRuleResourceOptions,
   PrometheusRules,
   AlertingRule,
   RecordingRule,

@@ -3,8 +3,8 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { bronzeTableDdl, loadConfigFile, messageOf, migrate, OffloadError, PostgresWatermarkStore, quoteClickHouse } from '@coldtier/offload-core';
 import type { Logger, OffloadConfig } from '@coldtier/offload-core';
 import type { ThresholdSet } from '@coldtier/offload-diagnostics';
-import { startEmbeddedPostgres } from '../embedded/pglite.js';
 import { openClickHouse } from './clickhouse.js';
+import { loadEmbedded } from './optional.js';
 import { EMBEDDED_DATABASE, embeddedConfig, stateLayout, type StateLayout } from './embedded-config.js';
 import { openPool, type AppPool } from './pg.js';
 import { assertSchemaCurrent } from './schema-check.js';
@@ -114,6 +114,7 @@ export class App {
       throw new OffloadError('config', `no watermark store: set ${name} (watermarkStore.urlEnv) to the PostgreSQL URL`);
     }
     await this.#lock();
+    const { startEmbeddedPostgres } = await loadEmbedded('@electric-sql/pglite', () => import('../embedded/pglite.js'));
     const pg = await startEmbeddedPostgres(layout.postgres);
     this.#closers.push(() => pg.stop());
     // PGlite runs every session on one backend: transactions on two
