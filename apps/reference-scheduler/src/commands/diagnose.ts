@@ -27,7 +27,7 @@ export const diagnose: Command = async (argv, io) => {
   try {
     const store = await app.store();
     const clickhouse = await app.clickhouse();
-    const report = await runDiagnostics({ clickhouse, store, tables: app.config.tables, hours, logger: app.logger });
+    const report = await runDiagnostics({ clickhouse, store, tables: app.config.tables, thresholds: app.thresholds, hours, logger: app.logger });
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDiagnosticReport(report)}\n`);
     return 0;
   } finally {
