@@ -20,7 +20,6 @@ export type {
   ThresholdBounds,
   BoundSpec,
   ScheduleRelativeBound,
-  DisplaySteps,
   Level,
   ThresholdDirection,
   ThresholdUnit,
@@ -49,6 +48,7 @@ export type { Grade, GradeOptions, WindowGrade, TableRun, VolumeDurationGrade } 
 export {
   generatePrometheusRules,
   renderPrometheusRules,
+  renderPrometheusRuleResource,
   resolveRuleInputs,
   ALERT_NAMES,
   RECORDING_RULE_NAMES,
@@ -62,6 +62,7 @@ export {
 } from './rules/index.js';
 export type {
   RuleOptions,
+  PrometheusRuleResourceOptions,
   PrometheusRules,
   AlertingRule,
   RecordingRule,

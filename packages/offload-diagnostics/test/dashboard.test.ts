@@ -19,23 +19,26 @@ describe('generated Grafana dashboard', () => {
     expect(JSON.parse(renderGrafanaDashboard())).toEqual(JSON.parse(JSON.stringify(dashboard)));
   });
 
-  it('has the nine panels of the monitoring guide, in its order', () => {
+  it('has the panels of the monitoring guide, in its order, and the duration for volume the throughput alert reads', () => {
     expect(dashboard.panels.map((panel) => [panel.id, panel.type, panel.title])).toEqual([
       [1, 'gauge', 'Offload Lag'],
       [2, 'stat', 'Success Rate (30m)'],
       [3, 'stat', 'Configured Tables'],
       [4, 'timeseries', 'Offload Rate (rows/second)'],
-      [5, 'timeseries', 'Offload Duration (p50, p95, p99)'],
-      [6, 'timeseries', 'Cycle Duration (15-min target)'],
-      [7, 'timeseries', 'Error Rate (errors/minute)'],
-      [8, 'timeseries', 'Throughput Quantiles (p50, p90, p99)'],
-      [9, 'timeseries', 'Cycle Status Distribution'],
+      [5, 'timeseries', 'Offload Duration (last, mean)'],
+      [6, 'timeseries', 'Duration for Volume (% of acceptable)'],
+      [7, 'timeseries', 'Cycle Duration (15-min target)'],
+      [8, 'timeseries', 'Error Rate (errors/minute)'],
+      [9, 'timeseries', 'Throughput Quantiles (p50, p90, p99)'],
+      [10, 'timeseries', 'Cycle Status Distribution'],
     ]);
     for (const panel of dashboard.panels) {
       expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
       expect(panel.targets.length).toBeGreaterThan(0);
     }
-    expect(dashboard.panels.find((panel) => panel.id === 5)!.targets.map((t) => t.legendFormat)).toEqual(['p50 {{table}}', 'p95 {{table}}', 'p99 {{table}}']);
+    // Exact durations, never histogram_quantile over buckets (a 0.2 s run would read 0.5/0.95/0.99 s).
+    expect(dashboard.panels.find((panel) => panel.id === 5)!.targets.map((t) => t.legendFormat)).toEqual(['last {{table}}', 'mean {{table}}']);
+    expect(queries.filter((q) => q.expr.includes('histogram_quantile'))).toEqual([]);
   });
 
   it('reads every panel and query from the templated Prometheus datasource', () => {
@@ -47,21 +50,40 @@ describe('generated Grafana dashboard', () => {
     }
   });
 
-  it('colours lag, success rate and cycle duration as the guide does', () => {
-    expect(steps(1)).toEqual([{ color: 'green', value: null }, { color: 'yellow', value: 10 }, { color: 'red', value: 30 }]);
-    expect(steps(2)).toEqual([{ color: 'red', value: null }, { color: 'yellow', value: 95 }, { color: 'green', value: 99.5 }]);
-    expect(steps(6)).toEqual([{ color: 'green', value: null }, { color: 'yellow', value: 60 }, { color: 'red', value: 300 }]);
-    expect(steps(4)).toEqual([{ color: 'red', value: null }, { color: 'green', value: 10_000 }]);
+  it('colours lag, success rate, cycle duration and duration for volume where the alerts fire', () => {
+    expect(steps(1)).toEqual([{ color: 'green', value: null }, { color: 'yellow', value: 20 }, { color: 'red', value: 30 }]);
+    expect(steps(2)).toEqual([{ color: 'red', value: null }, { color: 'yellow', value: 90 }, { color: 'green', value: 95 }]);
+    expect(steps(7)).toEqual([{ color: 'green', value: null }, { color: 'yellow', value: 300 }, { color: 'red', value: 600 }]);
+    expect(steps(6)).toEqual([{ color: 'green', value: null }, { color: 'yellow', value: 100 }]);
+    // Rows/s is not judged on its own: a small batch would always read red.
+    expect(steps(4)).toEqual([{ color: 'green', value: null }]);
+    expect(steps(9)).toEqual([{ color: 'green', value: null }]);
   });
 
-  it('takes its colours from the threshold table', () => {
-    const thresholds = resolveThresholds({ overrides: { lag: { display: { warning: 15, critical: 45 } }, cycleDuration: { acceptable: 120 } } });
+  it('takes its colours from the threshold table, per table where a table has an override', () => {
+    const thresholds = resolveThresholds({
+      overrides: { lag: { acceptable: 15, critical: 45 }, cycleDuration: { acceptable: 120 } },
+      tables: { quiet_table: { lag: { acceptable: 60, critical: 90 } } },
+    });
     const custom = generateGrafanaDashboard({ thresholds });
     expect(steps(1, custom).map((s) => s.value)).toEqual([null, 15, 45]);
-    expect(generateGrafanaDashboard({ thresholds: resolveThresholds({ overrides: { errorRate: { acceptable: 0.5 } } }) }).panels[6]!.fieldConfig.defaults.thresholds.steps).toEqual([
+    expect(steps(7, custom).map((s) => s.value)).toEqual([null, 120, 600]);
+    expect(custom.panels[0]!.fieldConfig.overrides).toEqual([
+      {
+        matcher: { id: 'byName', options: 'quiet_table' },
+        properties: [{ id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'yellow', value: 60 }, { color: 'red', value: 90 }] } }],
+      },
+    ]);
+    expect(dashboard.panels[0]!.fieldConfig.overrides).toEqual([]);
+    expect(generateGrafanaDashboard({ thresholds: resolveThresholds({ overrides: { errorRate: { acceptable: 0.5 } } }) }).panels[7]!.fieldConfig.defaults.thresholds.steps).toEqual([
       { color: 'green', value: null },
       { color: 'yellow', value: 0.5 },
     ]);
+  });
+
+  it('counts cycles per status in whole numbers', () => {
+    const status = dashboard.panels.find((panel) => panel.title === 'Cycle Status Distribution')!;
+    expect(status.targets[0]!.expr).toMatch(/^round\(sum by \(status\) \(increase\(offload_cycles_total\{job="iceberg-scheduler"\}\[15m\]\)\)\)$/);
   });
 
   it('queries only series the exporter produces', async () => {

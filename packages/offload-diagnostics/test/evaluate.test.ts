@@ -113,6 +113,11 @@ describe('grading windows', () => {
     expect(evaluateDurationForVolume(80_000, 75)).toMatchObject({ level: 'warning', reason: expect.stringContaining('check network latency') });
     expect(evaluateDurationForVolume(3_850_000, 14.2).level).toBe('ok');
     expect(evaluateDurationForVolume(50_000_000, 700).target.rows).toBe(10_000_000);
+    // The alert's durationForVolume bound, per table: 150% allows a 10M-row batch 900 s.
+    const lenient = resolveThresholds({ tables: { slow: { durationForVolume: { acceptable: 150 } } } });
+    expect(evaluateDurationForVolume(10_000_000, 700).level).toBe('warning');
+    expect(evaluateDurationForVolume(10_000_000, 700, lenient.get('durationForVolume', 'slow'))).toMatchObject({ level: 'ok', allowedSeconds: 900 });
+    expect(evaluateDurationForVolume(10_000_000, 950, lenient.get('durationForVolume', 'slow')).reason).toContain("< 900 s, 150% of the guide's 600 s");
   });
 
   it('computes nearest-rank percentiles', () => {

@@ -63,6 +63,19 @@ describe('generated Prometheus rules', () => {
     expect(run.code, run.output).toBe(0);
   });
 
+  it('honour a per-table throughput override (promtool unit test on rules generated with it)', async () => {
+    const overridden = await createTempDir('coldtier-promtool-override-');
+    try {
+      const thresholds = resolveThresholds({ tables: { slow_table: { durationForVolume: { acceptable: 150 } } } });
+      await writeFile(join(overridden.path, RULES_FILE), renderPrometheusRules({ thresholds }));
+      await copyFile(join(CASES, 'overrides', 'throughput-per-table.yml'), join(overridden.path, 'case.yml'));
+      const run = await promtool(['test', 'rules', 'case.yml'], overridden.path);
+      expect(run.code, run.output).toBe(0);
+    } finally {
+      await overridden.remove();
+    }
+  });
+
   it.each(caseFiles)('pass the promtool unit tests of %s', async (file) => {
     const run = await promtool(['test', 'rules', file], dir.path);
     expect(run.code, run.output).toBe(0);

@@ -35,6 +35,8 @@ export async function queryableSeriesNames(): Promise<ReadonlySet<string>> {
   });
   metrics.rowsPerSecond.observe({ table: 'bronze_trades_binance' }, 200_000);
   metrics.lastRowsPerSecond.set({ table: 'bronze_trades_binance' }, 200_000);
+  metrics.lastBatchRows.set({ table: 'bronze_trades_binance' }, 2_400_000);
+  metrics.lastBatchDurationSeconds.set({ table: 'bronze_trades_binance' }, 12);
   metrics.cycleDurationSeconds.observe(12);
   metrics.lastCycleDurationSeconds.set(12);
   const text = await metrics.registry.metrics();

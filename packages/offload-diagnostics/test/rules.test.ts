@@ -26,7 +26,7 @@ describe('generated rules keep the reference contract', () => {
       ['IcebergOffloadSchedulerDown', 'critical', '2m'],
       ['IcebergOffloadSuccessRateLow', 'warning', '10m'],
       ['IcebergOffloadLagElevated', 'warning', '10m'],
-      ['IcebergOffloadThroughputLow', 'warning', '15m'],
+      ['IcebergOffloadThroughputLow', 'warning', '5m'],
       ['IcebergOffloadCycleSlow', 'warning', '10m'],
     ]);
     expect(ALERT_NAMES).toEqual(seen.map(([name]) => name));

@@ -15,8 +15,10 @@ describe('threshold catalog', () => {
   it('holds the seeds’ alert bounds', () => {
     const set = resolveThresholds();
     expect(set.get('cycleDuration')).toMatchObject({ target: 30, acceptable: 300, critical: 600, unit: 'seconds' });
-    expect(set.get('lag')).toMatchObject({ target: 15, acceptable: 20, critical: 30, display: { warning: 10, critical: 30 } });
-    expect(set.get('successRate')).toMatchObject({ acceptable: 95, critical: 90, direction: 'below', display: { warning: 99.5, critical: 95 } });
+    expect(set.get('lag')).toMatchObject({ target: 15, acceptable: 20, critical: 30 });
+    expect(set.get('lag')).not.toHaveProperty('display');
+    expect(set.get('successRate')).toMatchObject({ acceptable: 95, critical: 90, direction: 'below' });
+    expect(set.get('durationForVolume')).toMatchObject({ acceptable: 100, unit: 'percent', direction: 'above' });
     expect(set.get('throughput')).toMatchObject({ target: 100_000, acceptable: 10_000, direction: 'below' });
     expect(set.get('tableErrors')).toMatchObject({ critical: 3, inclusive: true });
     expect(set.get('watermarkAge')).toMatchObject({ critical: 3600 });

@@ -46,7 +46,7 @@ export interface OffloadMetricsOptions {
   readonly rowsPerSecondWindow?: QuantileWindow;
 }
 
-/** The reference metrics (and two alerting gauges) on one registry. */
+/** The reference metrics (and the gauges the alerts read) on one registry. */
 export interface OffloadMetrics {
   readonly registry: Registry;
   readonly rowsTotal: Counter<'table' | 'layer'>;
@@ -63,6 +63,8 @@ export interface OffloadMetrics {
   readonly info: Gauge<'version' | 'schedule_minutes' | 'tables' | 'start_time'>;
   readonly lastCycleDurationSeconds: Gauge;
   readonly lastRowsPerSecond: Gauge<'table'>;
+  readonly lastBatchRows: Gauge<'table'>;
+  readonly lastBatchDurationSeconds: Gauge<'table'>;
   /** Incremented by the scheduler when a tick finds a cycle still running. */
   readonly skippedTicksTotal: Counter;
   /** Per-table last success and watermark advance, which lag is computed from. */
@@ -186,6 +188,18 @@ export function createOffloadMetrics(options: OffloadMetricsOptions): OffloadMet
     lastRowsPerSecond: new Gauge({
       name: METRIC_NAMES.lastRowsPerSecond,
       help: "Throughput of each table's last offload that wrote rows, for alerting",
+      labelNames: ['table'],
+      registers,
+    }),
+    lastBatchRows: new Gauge({
+      name: METRIC_NAMES.lastBatchRows,
+      help: "Rows written by each table's last offload that wrote rows, for alerting",
+      labelNames: ['table'],
+      registers,
+    }),
+    lastBatchDurationSeconds: new Gauge({
+      name: METRIC_NAMES.lastBatchDurationSeconds,
+      help: "Job duration of each table's last offload that wrote rows, for alerting",
       labelNames: ['table'],
       registers,
     }),

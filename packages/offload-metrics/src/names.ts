@@ -32,6 +32,15 @@ export const METRIC_NAMES = {
    */
   lastRowsPerSecond: 'offload_last_rows_per_second',
   /**
+   * Added: rows written by each table's last offload that wrote rows. With
+   * `offload_last_batch_duration_seconds` it judges a batch against the
+   * acceptable duration for its volume, where rows/s on a tiny batch
+   * says nothing about speed.
+   */
+  lastBatchRows: 'offload_last_batch_rows',
+  /** Added: job duration of each table's last offload that wrote rows (the same run as `offload_last_batch_rows`). */
+  lastBatchDurationSeconds: 'offload_last_batch_duration_seconds',
+  /**
    * Added: scheduler ticks skipped because the previous cycle was still
    * running (cycles never overlap; this says how often one would have).
    */

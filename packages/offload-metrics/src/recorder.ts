@@ -20,6 +20,8 @@ function recordSuccess(metrics: OffloadMetrics, event: EventOf<'table_succeeded'
     const rate = result.rowsWritten / seconds;
     metrics.rowsPerSecond.observe({ table }, rate);
     metrics.lastRowsPerSecond.set({ table }, rate);
+    metrics.lastBatchRows.set({ table }, result.rowsWritten);
+    metrics.lastBatchDurationSeconds.set({ table }, seconds);
   }
   metrics.freshness.recordSuccess(table, event.at, compareCursors(event.watermark, event.window.after) > 0);
 }

@@ -101,6 +101,8 @@ describe('the reference metrics after a scripted cycle, scraped over HTTP', () =
     for (const [name, type] of Object.entries(expected)) expect(exposition.types.get(name), name).toBe(type);
     expect(exposition.types.get(METRIC_NAMES.lastCycleDurationSeconds)).toBe('gauge');
     expect(exposition.types.get(METRIC_NAMES.lastRowsPerSecond)).toBe('gauge');
+    expect(exposition.types.get(METRIC_NAMES.lastBatchRows)).toBe('gauge');
+    expect(exposition.types.get(METRIC_NAMES.lastBatchDurationSeconds)).toBe('gauge');
   });
 
   it('uses exactly the reference label names', () => {
@@ -187,6 +189,14 @@ describe('the reference metrics after a scripted cycle, scraped over HTTP', () =
     expect(valueOf(exposition, 'offload_last_rows_per_second', { table: BINANCE.table })).toBeCloseTo(rate, 3);
     // The failed table has no throughput: no observation, no series.
     expect(samplesOf(exposition, 'offload_rows_per_second', { table: SILVER.table })).toEqual([]);
+  });
+
+  it("exports each table's last productive batch (rows and job seconds) for judging it by volume", () => {
+    expect(valueOf(exposition, 'offload_last_batch_rows', { table: BINANCE.table })).toBe(3_850_000);
+    expect(valueOf(exposition, 'offload_last_batch_duration_seconds', { table: BINANCE.table })).toBeCloseTo(14.2);
+    // A failed run wrote no batch: no series, so no alert can judge it.
+    expect(samplesOf(exposition, 'offload_last_batch_rows', { table: SILVER.table })).toEqual([]);
+    expect(samplesOf(exposition, 'offload_last_batch_duration_seconds', { table: SILVER.table })).toEqual([]);
   });
 
   it('sets cycle timestamps, freshness, configured tables and info', () => {

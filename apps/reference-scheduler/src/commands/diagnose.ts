@@ -29,7 +29,7 @@ export const diagnose: Command = async (argv, io) => {
     const store = await app.store();
     const clickhouse = await app.clickhouse();
     const engine = app.config.clickhouse.url === 'embedded' ? 'embedded' : 'server';
-    const report = await runDiagnostics({ clickhouse, store, tables: app.config.tables, hours, engine, logger: app.logger });
+    const report = await runDiagnostics({ clickhouse, store, tables: app.config.tables, thresholds: app.thresholds, hours, engine, logger: app.logger });
     io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDiagnosticReport(report)}\n`);
     return 0;
   } finally {

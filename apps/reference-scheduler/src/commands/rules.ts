@@ -1,39 +1,52 @@
-import { renderGrafanaDashboard, renderPrometheusRules } from '@coldtier/offload-diagnostics';
-import { COMMON_HELP, COMMON_OPTIONS, parse } from '../cli/args.js';
+import { renderGrafanaDashboard, renderPrometheusRuleResource, renderPrometheusRules } from '@coldtier/offload-diagnostics';
+import { COMMON_HELP, COMMON_OPTIONS, parse, UsageError } from '../cli/args.js';
 import { openApp, type Command } from '../cli/io.js';
 
 const RULES_HELP = `Usage: coldtier rules [options] > iceberg-offload-rules.yml
 
 Prints the Prometheus recording and alerting rules (the reference's alert
-names, thresholds for the configured schedule) as a rule file.
+names; thresholds for the configured schedule with the config file's
+\`thresholds\` overrides, per table where given) as a rule file.
 
 Options:
       --job NAME             Prometheus job scraping the scheduler (default iceberg-scheduler)
-      --runbook-base-url U   where runbook_url annotations point
+      --runbook-base-url U   where runbook_url annotations point (default docs/runbooks)
+      --kubernetes           print a PrometheusRule resource (monitoring.coreos.com/v1) instead
+      --namespace NS         with --kubernetes: its metadata.namespace
 ${COMMON_HELP}`;
 
 const DASHBOARD_HELP = `Usage: coldtier dashboard [options] > iceberg-offload.json
 
 Prints the Grafana dashboard "Iceberg Offload Pipeline" (uid iceberg-offload)
-as JSON for the configured schedule, ready to import.
+as JSON, coloured by the same thresholds as \`coldtier rules\`, ready to import.
 
 Options:
       --job NAME             Prometheus job scraping the scheduler (default iceberg-scheduler)
 ${COMMON_HELP}`;
 
 export const rules: Command = async (argv, io) => {
-  const { values } = parse(argv, { ...COMMON_OPTIONS, job: { type: 'string' }, 'runbook-base-url': { type: 'string' } });
+  const { values } = parse(argv, {
+    ...COMMON_OPTIONS,
+    job: { type: 'string' },
+    'runbook-base-url': { type: 'string' },
+    kubernetes: { type: 'boolean' },
+    namespace: { type: 'string' },
+  });
   if (values.help) {
     io.out(`${RULES_HELP}\n`);
     return 0;
   }
+  if (values.namespace !== undefined && values.kubernetes !== true) throw new UsageError('--namespace needs --kubernetes');
   const app = await openApp(values, io, 'rules');
+  const options = {
+    thresholds: app.thresholds,
+    ...(values.job === undefined ? {} : { job: values.job }),
+    ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
+  };
   io.out(
-    renderPrometheusRules({
-      scheduleMinutes: app.config.scheduleMinutes,
-      ...(values.job === undefined ? {} : { job: values.job }),
-      ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
-    }),
+    values.kubernetes === true
+      ? renderPrometheusRuleResource({ ...options, ...(values.namespace === undefined ? {} : { namespace: values.namespace }) })
+      : renderPrometheusRules(options),
   );
   return 0;
 };
@@ -45,7 +58,7 @@ export const dashboard: Command = async (argv, io) => {
     return 0;
   }
   const app = await openApp(values, io, 'dashboard');
-  const text = renderGrafanaDashboard({ scheduleMinutes: app.config.scheduleMinutes, ...(values.job === undefined ? {} : { job: values.job }) });
+  const text = renderGrafanaDashboard({ thresholds: app.thresholds, ...(values.job === undefined ? {} : { job: values.job }) });
   io.out(text.endsWith('\n') ? text : `${text}\n`);
   return 0;
 };

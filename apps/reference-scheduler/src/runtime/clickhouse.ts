@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
 import type { OffloadConfig } from '@coldtier/offload-core';
+import { loadEmbedded } from './optional.js';
 
 /**
  * A ClickHouse client for the config: over HTTP for a server URL, or on an
@@ -11,6 +11,7 @@ export async function openClickHouse(config: OffloadConfig, defaultPath: string)
   const { url, username, password, path } = config.clickhouse;
   if (url !== 'embedded') return createClient({ url, username, ...(password === undefined ? {} : { password }) });
   const dataDir = path ?? defaultPath;
+  const { createChdbConnection } = await loadEmbedded('chdb', () => import('chdb/connection'));
   await mkdir(dataDir, { recursive: true });
   // chdb types its Connection against @clickhouse/client-common, which
   // @clickhouse/client bundles under its own declarations; same shape.

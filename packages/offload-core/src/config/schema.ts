@@ -122,6 +122,19 @@ const embeddedRunnerSchema = z.strictObject({
   targetFileSizeBytes: z.number().int().positive().default(128 * 1024 * 1024),
 });
 
+/**
+ * Alert and dashboard thresholds changed from the seeds' catalog: `overrides`
+ * for the deployment, `tables.<name>` per table. Bounds are checked by
+ * @coldtier/offload-diagnostics (`resolveThresholds`), which owns the catalog;
+ * here only the shape and the table names.
+ */
+const thresholdsSchema = z
+  .strictObject({
+    overrides: z.record(z.string(), z.unknown()).optional(),
+    tables: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  })
+  .optional();
+
 export const configSchema = z
   .strictObject({
     scheduleMinutes: z.number().positive().max(24 * 60).default(15),
@@ -133,9 +146,15 @@ export const configSchema = z
     watermarkStore: watermarkStoreSchema,
     runner: z.discriminatedUnion('kind', [sparkRunnerSchema, embeddedRunnerSchema]).prefault({ kind: 'embedded' }),
     tables: z.array(tableSchema).min(1, { error: 'configure at least one table' }),
+    thresholds: thresholdsSchema,
   })
   .superRefine((config, ctx) => {
     const names = config.tables.map((t) => t.name ?? t.source.split('.')[1]!);
+    for (const table of Object.keys(config.thresholds?.tables ?? {})) {
+      if (!names.includes(table)) {
+        ctx.addIssue({ code: 'custom', path: ['thresholds', 'tables', table], message: `unknown table ${JSON.stringify(table)}: expected one of ${names.join(', ')}` });
+      }
+    }
     names.forEach((name, i) => {
       if (names.indexOf(name) !== i) {
         ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table name ${JSON.stringify(name)}` });

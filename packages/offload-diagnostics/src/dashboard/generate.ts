@@ -1,8 +1,8 @@
 import { successRateExpr } from '../rules/alerts.js';
 import { resolveRuleInputs, type RuleOptions } from '../rules/generate.js';
-import { eq, promDuration, ruleWindows, selector } from '../rules/promql.js';
+import { durationForVolumeExpr, eq, promDuration, ruleWindows, selector } from '../rules/promql.js';
 import { METRIC_NAMES } from '../rules/series.js';
-import type { ThresholdSet } from '../thresholds/index.js';
+import type { ThresholdId, ThresholdSet } from '../thresholds/index.js';
 import { layOut, thresholdSteps, type Panel, type PanelSpec } from './panels.js';
 
 /** The dashboard's identity, kept from the reference so links keep working. */
@@ -39,15 +39,30 @@ const statusColour = (status: string, color: string) => ({
   properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }],
 });
 
-/** The nine panels of the monitoring guide, in its order. */
+/**
+ * Grafana field overrides colouring each table with a per-table threshold by
+ * its own bounds; the panel's series must be named by `{{table}}` alone.
+ */
+function perTableSteps(set: ThresholdSet, id: ThresholdId): unknown[] {
+  return set.overriddenTables(id).map((table) => ({
+    matcher: { id: 'byName', options: table },
+    properties: [{ id: 'thresholds', value: { mode: 'absolute', steps: thresholdSteps(set.get(id, table)) } }],
+  }));
+}
+
+const plain = [{ color: 'green', value: null }] as const;
+
+/**
+ * The monitoring guide's nine panels in its order, plus the batch duration
+ * against the guide's targets for its volume, which the throughput alert
+ * reads. Rows/s panels carry no thresholds: a small batch is never fast in
+ * rows/s, so colouring it would cry wolf.
+ */
 function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
   const on = (name: string, ...matchers: readonly string[]) => selector(name, [eq('job', job), ...matchers]);
   const windows = ruleWindows(set.scheduleMinutes);
   const interval = promDuration(set.scheduleMinutes);
-  const quantile = (q: number, label: string) => ({
-    expr: `histogram_quantile(${q}, sum by (table, le) (increase(${on(`${METRIC_NAMES.durationSeconds}_bucket`)}[${windows.dashboard}])))`,
-    legend: `${label} {{table}}`,
-  });
+  const durations = (suffix: string) => `sum by (table) (increase(${on(`${METRIC_NAMES.durationSeconds}_${suffix}`)}[${windows.dashboard}]))`;
   return [
     {
       type: 'gauge',
@@ -56,6 +71,7 @@ function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
       unit: 'm',
       steps: thresholdSteps(set.get('lag')),
       queries: [{ expr: `max by (table) (${on(METRIC_NAMES.lagMinutes)})`, legend: '{{table}}' }],
+      overrides: perTableSteps(set, 'lag'),
       width: 8,
       height: 6,
       defaults: { min: 0, max: 2 * (set.get('lag').critical ?? 30) },
@@ -78,7 +94,7 @@ function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
       title: 'Configured Tables',
       description: 'Tables configured for offload; a sudden change means a configuration change.',
       unit: 'none',
-      steps: [{ color: 'green', value: null }],
+      steps: plain,
       queries: [{ expr: `max(${on(METRIC_NAMES.tablesConfigured)})`, legend: 'tables' }],
       width: 8,
       height: 6,
@@ -87,24 +103,48 @@ function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
     {
       type: 'timeseries',
       title: 'Offload Rate (rows/second)',
-      description: "Throughput of each table's last offload that wrote rows; it holds between cycles.",
+      description: "Throughput of each table's last offload that wrote rows; it holds between cycles. Judged by duration for its volume, below.",
       unit: 'rowsps',
-      steps: thresholdSteps(set.get('throughput')),
+      steps: plain,
       queries: [{ expr: `max by (table) (${on(METRIC_NAMES.lastRowsPerSecond)})`, legend: '{{table}}' }],
+      width: 12,
+      height: 8,
+      defaults: lines('off'),
+    },
+    {
+      type: 'timeseries',
+      title: 'Offload Duration (last, mean)',
+      description:
+        `Job duration of each table's last offload that wrote rows, and the mean of every offload over ${windows.dashboard}, failed runs included. ` +
+        'Exact values: quantiles of the coarse histogram buckets would only interpolate the bucket bounds.',
+      unit: 's',
+      steps: thresholdSteps(set.get('tableDuration')),
+      queries: [
+        { expr: `max by (table) (${on(METRIC_NAMES.lastBatchDurationSeconds)})`, legend: 'last {{table}}' },
+        { expr: `${durations('sum')} / (${durations('count')} > 0)`, legend: 'mean {{table}}' },
+      ],
       width: 12,
       height: 8,
       defaults: lines('dashed'),
     },
     {
       type: 'timeseries',
-      title: 'Offload Duration (p50, p95, p99)',
-      description: `Per-table offload duration percentiles over ${windows.dashboard}, failed runs included.`,
-      unit: 's',
-      steps: thresholdSteps(set.get('tableDuration')),
-      queries: [quantile(0.5, 'p50'), quantile(0.95, 'p95'), quantile(0.99, 'p99')],
+      title: 'Duration for Volume (% of acceptable)',
+      description:
+        "Each table's last productive batch as a percentage of the guide's maximum acceptable duration for its row count " +
+        '(10K rows 30 s, 100K 60 s, 1M 5 min, 10M 10 min); IcebergOffloadThroughputLow fires above the warning line.',
+      unit: 'percent',
+      steps: thresholdSteps(set.get('durationForVolume')),
+      queries: [
+        {
+          expr: durationForVolumeExpr(on(METRIC_NAMES.lastBatchDurationSeconds), on(METRIC_NAMES.lastBatchRows)),
+          legend: '{{table}}',
+        },
+      ],
+      overrides: perTableSteps(set, 'durationForVolume'),
       width: 12,
       height: 8,
-      defaults: lines('dashed'),
+      defaults: { ...lines('dashed'), min: 0 },
     },
     {
       type: 'timeseries',
@@ -138,7 +178,7 @@ function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
       title: 'Throughput Quantiles (p50, p90, p99)',
       description: 'Rows per second of productive runs, summary quantiles per table.',
       unit: 'rowsps',
-      steps: thresholdSteps(set.get('throughput')),
+      steps: plain,
       queries: [
         {
           expr: `max by (table, quantile) (${on(METRIC_NAMES.rowsPerSecond, 'quantile=~"0.5|0.9|0.99"')})`,
@@ -154,8 +194,9 @@ function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
       title: 'Cycle Status Distribution',
       description: `Cycles per status, one bar per schedule interval (${interval}).`,
       unit: 'short',
-      steps: [{ color: 'green', value: null }],
-      queries: [{ expr: `sum by (status) (increase(${on(METRIC_NAMES.cyclesTotal)}[${interval}]))`, legend: '{{status}}', interval }],
+      steps: plain,
+      // increase() extrapolates to the window's edges (1 cycle reads 1.02); cycles are whole.
+      queries: [{ expr: `round(sum by (status) (increase(${on(METRIC_NAMES.cyclesTotal)}[${interval}])))`, legend: '{{status}}', interval }],
       width: 24,
       height: 8,
       defaults: bars('normal'),
@@ -166,7 +207,8 @@ function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
 
 /**
  * The reference's "Iceberg Offload Pipeline" dashboard (uid `iceberg-offload`)
- * with the guide's nine panels, thresholds from the threshold table and
+ * with the guide's panels, thresholds from the threshold table the alerts
+ * use (per-table overrides included) and
  * queries over series the exporter produces, on a `${DS_PROMETHEUS}`
  * datasource variable.
  *

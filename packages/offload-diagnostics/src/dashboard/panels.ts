@@ -44,13 +44,13 @@ export interface Panel {
 }
 
 /**
- * Grafana threshold steps of a threshold: the `display` colours when the
- * seeds give dashboard-specific ones, else the acceptable/critical bounds.
- * Steps ascend, so a threshold where lower is worse starts red.
+ * Grafana threshold steps of a threshold: its acceptable/critical bounds, the
+ * ones the alerts fire on. Steps ascend, so a threshold where lower is worse
+ * starts red.
  */
 export function thresholdSteps(threshold: Threshold): ThresholdStep[] {
-  const warning = threshold.display?.warning ?? threshold.acceptable;
-  const critical = threshold.display?.critical ?? threshold.critical;
+  const warning = threshold.acceptable;
+  const critical = threshold.critical;
   const steps: ThresholdStep[] =
     threshold.direction === 'above'
       ? [{ color: 'green', value: null }, ...step('yellow', warning), ...step('red', critical)]

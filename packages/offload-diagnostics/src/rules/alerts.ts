@@ -1,7 +1,7 @@
 import { OffloadError } from '@coldtier/offload-core';
 import { formatValue } from '../evaluate/format.js';
 import type { Threshold, ThresholdSet } from '../thresholds/index.js';
-import { crossing, eq, perTable, selector, type RuleWindows } from './promql.js';
+import { crossing, durationForVolumeExpr, eq, perTable, promDuration, selector, type RuleWindows } from './promql.js';
 import { METRIC_NAMES, UP } from './series.js';
 
 /** The alert names of the reference: a public contract, never renamed. */
@@ -78,8 +78,9 @@ function showSeconds(threshold: Threshold, key: 'acceptable' | 'critical'): stri
  *   not the bare histogram name no exporter emits (defect 1);
  * - lag alerts read a gauge the exporter recomputes at every scrape, so it
  *   keeps rising once cycles stop (defect 3);
- * - throughput reads each table's last productive run and only for tables
- *   that wrote rows within two intervals; the success rate counts cycles
+ * - throughput judges each table's last productive batch by the guide's
+ *   acceptable duration for its row count, only for tables that wrote rows
+ *   within two intervals, so small batches never read as slow; the success rate counts cycles
  *   over two intervals and yields nothing, not NaN, when none finished
  *   (defect 4).
  */
@@ -163,12 +164,18 @@ export function alertSpecs(context: AlertContext): readonly AlertSpec[] {
     {
       name: 'IcebergOffloadThroughputLow',
       severity: 'warning',
-      expr: perTable(set, 'throughput', (m, t) =>
-        `${on(METRIC_NAMES.lastRowsPerSecond, ...m)} ${crossing(t)} ${bound(t, 'acceptable')}` +
+      // Judged by duration for the batch's volume, not rows/s: 50 rows in 2 s
+      // is a healthy quiet table, not a slow one. The gauges hold one batch
+      // until the next productive run, so a shorter `for` than one interval
+      // fires on a single slow batch.
+      expr: perTable(set, 'durationForVolume', (m, t) =>
+        `${durationForVolumeExpr(on(METRIC_NAMES.lastBatchDurationSeconds, ...m), on(METRIC_NAMES.lastBatchRows, ...m))} ${crossing(t)} ${bound(t, 'acceptable')}` +
         ` and on (table) sum by (table) (increase(${on(METRIC_NAMES.rowsTotal, ...m)}[${windows.activity}])) > 0`),
-      for: '15m',
-      summary: 'Offload of {{ $labels.table }} is slow',
-      description: `The last offload of {{ $labels.table }} ran at {{ $value | humanize }} rows/s (warning below ${show(set.get('throughput'), 'acceptable')}).`,
+      for: promDuration(Math.min(5, set.scheduleMinutes / 3)),
+      summary: 'Offload of {{ $labels.table }} is slow for its volume',
+      description:
+        `The last offload of {{ $labels.table }} took {{ $value | humanize }}% of the longest acceptable duration for its row count` +
+        ` (warning above ${show(set.get('durationForVolume'), 'acceptable')}; guide: 10K rows 30 s, 100K 60 s, 1M 5 min, 10M 10 min).`,
       runbook: RUNBOOKS.performance,
     },
     {

@@ -6,9 +6,10 @@ export {
   RECORDING_RULE_NAMES,
   generatePrometheusRules,
   renderPrometheusRules,
+  renderPrometheusRuleResource,
   resolveRuleInputs,
 } from './generate.js';
-export type { AlertingRule, PrometheusRules, RecordingRule, RuleGroup, RuleOptions } from './generate.js';
+export type { AlertingRule, PrometheusRuleResourceOptions, PrometheusRules, RecordingRule, RuleGroup, RuleOptions } from './generate.js';
 export { promDuration, ruleWindows } from './promql.js';
 export type { RuleWindows } from './promql.js';
 export { METRIC_NAMES, UP, exportedSeriesNames } from './series.js';

@@ -1,4 +1,4 @@
-import type { Threshold, ThresholdId, ThresholdSet } from '../thresholds/index.js';
+import { VOLUME_DURATION_TARGETS, type Threshold, type ThresholdId, type ThresholdSet } from '../thresholds/index.js';
 
 /** `15` → `15m`, `7.5` → `450s`: a Prometheus duration for whole seconds. */
 export function promDuration(minutes: number): string {
@@ -67,4 +67,25 @@ export function perTable(
   return [clause([others], set.get(id)), ...tables.map((table) => clause([eq('table', table)], set.get(id, table)))]
     .map((part) => `(${part})`)
     .join(' or ');
+}
+
+/**
+ * The guide's maximum acceptable duration in seconds for the row count each
+ * series of `rows` holds ("Performance Targets by Scale"): the first target
+ * whose volume is at least the count, the last one beyond it, as
+ * `evaluateDurationForVolume` reads the table. One clause per target, each
+ * keeping the series in its row range (`x > a <= b` filters twice) and
+ * replacing the value; the ranges do not overlap, so `or` yields one series per table.
+ */
+export function acceptableSecondsExpr(rows: string): string {
+  return VOLUME_DURATION_TARGETS.map((target, i) => {
+    const above = i === 0 ? '' : ` > ${VOLUME_DURATION_TARGETS[i - 1]!.rows}`;
+    const upTo = i === VOLUME_DURATION_TARGETS.length - 1 ? '' : ` <= ${target.rows}`;
+    return `(${rows}${above}${upTo}) * 0 + ${target.maxAcceptableSeconds}`;
+  }).join(' or ');
+}
+
+/** Each table's last productive batch as a percentage of the acceptable duration for its volume. */
+export function durationForVolumeExpr(lastBatchSeconds: string, lastBatchRows: string): string {
+  return `100 * ${lastBatchSeconds} / (${acceptableSecondsExpr(lastBatchRows)})`;
 }

@@ -117,7 +117,7 @@ export interface TableDurations {
   readonly latestSeconds: number | null;
   readonly latestRows: number | null;
   readonly longestSeconds: number | null;
-  /** The "Performance Targets by Scale" bound for the latest run's row count. */
+  /** The "Performance Targets by Scale" bound for the latest run's row count, scaled by the table's `durationForVolume` threshold. */
   readonly maxAcceptableSeconds: number | null;
 }
 

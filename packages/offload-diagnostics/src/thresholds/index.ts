@@ -1,7 +1,6 @@
 export { THRESHOLD_IDS } from './types.js';
 export type {
   BoundSpec,
-  DisplaySteps,
   Level,
   ScheduleRelativeBound,
   SeedDocument,

@@ -3,7 +3,6 @@ import { THRESHOLD_CATALOG } from './catalog.js';
 import {
   THRESHOLD_IDS,
   type BoundSpec,
-  type DisplaySteps,
   type Threshold,
   type ThresholdDefinition,
   type ThresholdId,
@@ -96,7 +95,6 @@ function resolveOne(
 ): Threshold {
   const overridden = new Set<BoundKey>();
   const specs: Partial<Record<BoundKey, BoundSpec>> = {};
-  let display: DisplaySteps | undefined = definition.display;
   for (const key of BOUND_KEYS) {
     const spec = definition[key];
     if (spec !== undefined) specs[key] = spec;
@@ -110,7 +108,6 @@ function resolveOne(
       specs[key] = spec;
       overridden.add(key);
     }
-    display = override.display ?? display;
   }
   // A schedule-derived bound moves with the schedule, so it outranks fixed catalog numbers.
   for (const key of BOUND_KEYS) {
@@ -139,7 +136,6 @@ function resolveOne(
     inclusive: definition.inclusive,
     sources: definition.sources,
     ...bounds,
-    ...(display === undefined ? {} : { display }),
     ...(context.table === undefined ? {} : { table: context.table }),
   };
 }
@@ -198,17 +194,15 @@ function checkOverrides(overrides: ThresholdOverrides | undefined, path: string,
       continue;
     }
     if (typeof override !== 'object' || override === null) {
-      issues.push({ path: `${path}.${id}`, message: 'expected { target?, acceptable?, critical?, display? }' });
+      issues.push({ path: `${path}.${id}`, message: 'expected { target?, acceptable?, critical? }' });
       continue;
     }
     for (const [key, value] of Object.entries(override)) {
       const where = `${path}.${id}.${key}`;
       if ((BOUND_KEYS as readonly string[]).includes(key)) {
         if (!isBoundSpec(value)) issues.push({ path: where, message: `expected a finite number or { scheduleFraction: > 0 }, got ${JSON.stringify(value)}` });
-      } else if (key === 'display') {
-        if (!isDisplay(value)) issues.push({ path: where, message: `expected { warning: number, critical: number }, got ${JSON.stringify(value)}` });
       } else {
-        issues.push({ path: where, message: 'unknown key: expected target, acceptable, critical or display' });
+        issues.push({ path: where, message: 'unknown key: expected target, acceptable or critical' });
       }
     }
   }
@@ -220,10 +214,4 @@ function isBoundSpec(value: unknown): value is BoundSpec {
   const keys = Object.keys(value);
   const fraction = (value as { scheduleFraction?: unknown }).scheduleFraction;
   return keys.length === 1 && typeof fraction === 'number' && Number.isFinite(fraction) && fraction > 0;
-}
-
-function isDisplay(value: unknown): value is DisplaySteps {
-  if (typeof value !== 'object' || value === null) return false;
-  const { warning, critical } = value as { warning?: unknown; critical?: unknown };
-  return typeof warning === 'number' && Number.isFinite(warning) && typeof critical === 'number' && Number.isFinite(critical);
 }

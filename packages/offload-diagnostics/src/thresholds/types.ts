@@ -12,6 +12,7 @@ export const THRESHOLD_IDS = [
   'tableDurationP95',
   'tableDurationP99',
   'throughput',
+  'durationForVolume',
   'throughputP50',
   'throughputP90',
   'throughputP99',
@@ -88,14 +89,6 @@ export interface ScheduleRelativeBound {
 /** A bound as written in the catalog or an override. */
 export type BoundSpec = number | ScheduleRelativeBound;
 
-/** Colour steps a dashboard draws, when the seeds give different ones from the alert bounds. */
-export interface DisplaySteps {
-  /** Where the colour turns yellow. */
-  readonly warning: number;
-  /** Where the colour turns red. */
-  readonly critical: number;
-}
-
 /** The three bounds of a threshold; each is optional because the seeds do not always give all three. */
 export interface ThresholdBounds<B = number> {
   /** Where the seeds want the value to be; not reaching it is still `ok`. */
@@ -116,7 +109,6 @@ interface ThresholdIdentity {
   readonly direction: ThresholdDirection;
   /** True when reaching the bound already counts as crossing it ("3+ errors"). */
   readonly inclusive: boolean;
-  readonly display?: DisplaySteps;
   readonly sources: readonly ThresholdSource[];
 }
 
@@ -131,5 +123,5 @@ export interface Threshold extends ThresholdIdentity, ThresholdBounds {
 
 /** Changes to some bounds of some thresholds. */
 export type ThresholdOverrides = {
-  readonly [K in ThresholdId]?: ThresholdBounds<BoundSpec> & { readonly display?: DisplaySteps };
+  readonly [K in ThresholdId]?: ThresholdBounds<BoundSpec>;
 };

@@ -63,9 +63,9 @@ function summarise(table: string, runs: readonly RunRecord[], thresholds: Thresh
   const graded = evaluateTableDurations(thresholds, seconds.map((s, i) => ({ table, seconds: s, rows: finished[i]!.rows ?? 0 })));
   const evidence = evidenceOf(graded.grades);
   const latestSeconds = seconds[0]!;
-  const scale = latest.rows === null ? null : evaluateDurationForVolume(latest.rows, latestSeconds);
+  const scale = latest.rows === null ? null : evaluateDurationForVolume(latest.rows, latestSeconds, thresholds.get('durationForVolume', table));
   if (scale !== null && scale.level !== 'ok') {
-    evidence.push({ threshold: 'volumeTarget', table, value: latestSeconds, bound: scale.target.maxAcceptableSeconds, level: scale.level, reason: `${table}: ${scale.reason}` });
+    evidence.push({ threshold: 'volumeTarget', table, value: latestSeconds, bound: scale.allowedSeconds, level: scale.level, reason: `${table}: ${scale.reason}` });
   }
   return {
     data: {
@@ -76,7 +76,7 @@ function summarise(table: string, runs: readonly RunRecord[], thresholds: Thresh
       latestSeconds,
       latestRows: latest.rows,
       longestSeconds: Math.max(...seconds),
-      maxAcceptableSeconds: scale?.target.maxAcceptableSeconds ?? null,
+      maxAcceptableSeconds: scale?.allowedSeconds ?? null,
     },
     evidence,
   };
