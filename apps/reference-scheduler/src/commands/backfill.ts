@@ -1,9 +1,9 @@
-import { hostname } from 'node:os';
 import { CycleOrchestrator, dateFromMicros } from '@coldtier/offload-core';
 import type { CycleReport, JobRunner, TableConfig, WatermarkStore } from '@coldtier/offload-core';
 import { COMMON_HELP, COMMON_OPTIONS, findTable, parse, parseDuration, parseInstant, UsageError } from '../cli/args.js';
 import { EXIT, openApp, type Command } from '../cli/io.js';
 import type { App } from '../runtime/app.js';
+import { isOwnerGone, leaseOwner } from '../runtime/lease-owner.js';
 import { createRunner } from '../runtime/runner.js';
 import { Progress } from '../runtime/progress.js';
 
@@ -124,6 +124,7 @@ function runChunk(parts: ChunkParts, chunkEnd: Date, signal: AbortSignal): Promi
     retry: config.retry,
     lateDataBufferMinutes: config.lateDataBufferMinutes,
     cycleDeadlineMs: table.timeoutSeconds * 1000 + 5_000,
-    leaseOwner: `${hostname()}:${process.pid}:backfill`,
+    leaseOwner: leaseOwner('backfill'),
+    isOwnerGone,
   }).runCycle(signal, { windowEnd: chunkEnd });
 }

@@ -1,7 +1,7 @@
-import { hostname } from 'node:os';
 import { CycleOrchestrator, OffloadEvents, logOffloadEvents, messageOf } from '@coldtier/offload-core';
 import type { PostgresWatermarkStore } from '@coldtier/offload-core';
 import type { App } from './app.js';
+import { isOwnerGone, leaseOwner } from './lease-owner.js';
 import { createRunner } from './runner.js';
 
 /** What running cycles needs, built once per process from the app's config. */
@@ -36,7 +36,8 @@ export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<Cycl
     retry: config.retry,
     lateDataBufferMinutes: config.lateDataBufferMinutes,
     scheduleMinutes: config.scheduleMinutes,
-    leaseOwner: `${hostname()}:${process.pid}`,
+    leaseOwner: leaseOwner(),
+    isOwnerGone,
   });
   return { orchestrator, events, store };
 }

@@ -1,19 +1,12 @@
-import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OffloadError } from '@coldtier/offload-core';
+import { processAlive } from './lease-owner.js';
 
 /** A held state directory; `release` removes the lock file. */
 export interface StateLock {
   release(): Promise<void>;
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /**
@@ -23,7 +16,12 @@ function alive(pid: number): boolean {
  * A lock left by a process that is gone is taken over.
  */
 export async function lockStateDir(root: string, command: string): Promise<StateLock> {
-  await mkdir(root, { recursive: true });
+  try {
+    await mkdir(root, { recursive: true });
+    await access(root, constants.W_OK);
+  } catch (cause) {
+    throw new OffloadError('config', `invalid --state-dir ${JSON.stringify(root)}: ${(cause as Error).message}`, { cause });
+  }
   const path = join(root, 'coldtier.lock');
   const body = JSON.stringify({ pid: process.pid, command, since: new Date().toISOString() });
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -33,7 +31,7 @@ export async function lockStateDir(root: string, command: string): Promise<State
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const holder = await readFile(path, 'utf8').then((text) => JSON.parse(text) as { pid?: number; command?: string }, () => ({}) as { pid?: number; command?: string });
-      if (typeof holder.pid === 'number' && holder.pid !== process.pid && alive(holder.pid)) {
+      if (typeof holder.pid === 'number' && holder.pid !== process.pid && processAlive(holder.pid)) {
         throw new OffloadError(
           'lease_unavailable',
           `state directory ${root} is in use by \`coldtier ${holder.command ?? '?'}\` (pid ${holder.pid}); stop it first or use another --state-dir`,

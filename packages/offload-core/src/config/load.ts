@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { resolveDatabaseUrl } from './database-url.js';
 import { configSchema, type OffloadConfig, type TableConfig } from './schema.js';
 
 /** `['tables', 1, 'timestampColumn']` → `tables[1].timestampColumn`. */
@@ -45,6 +46,7 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, source?
   const data = parsed.data;
   const secrets = secretIssues(data.clickhouse.url);
   if (secrets.length > 0) throw new ConfigError(secrets, where);
+  const databaseUrl = resolveDatabaseUrl(env, data.watermarkStore.urlEnv);
   const tables: TableConfig[] = data.tables.map((table) => ({
     ...table,
     name: table.name ?? table.source.split('.')[1]!,
@@ -54,7 +56,7 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, source?
     ...data,
     tables,
     clickhouse: { ...data.clickhouse, password: env[data.clickhouse.passwordEnv] },
-    databaseUrl: env[data.watermarkStore.urlEnv],
+    databaseUrl,
   };
 }
 

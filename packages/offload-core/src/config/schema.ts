@@ -89,7 +89,11 @@ const watermarkStoreSchema = z
     /** Name of the environment variable holding the PostgreSQL connection URL. */
     urlEnv: z.string().default('COLDTIER_DATABASE_URL'),
     /** `running` rows older than this are reset to `failed` at start. */
-    staleRunningMinutes: z.number().positive().default(30),
+    staleRunningMinutes: z.number().positive().max(7 * 24 * 60).default(30),
+    /** A server that accepts the connection but does not complete the handshake within this fails as `timeout`. */
+    connectTimeoutSeconds: z.number().positive().max(300).default(10),
+    /** Longest one statement may run (server-side `statement_timeout`; the client gives up 5 s later). */
+    statementTimeoutSeconds: z.number().positive().max(3600).default(60),
   })
   .prefault({});
 

@@ -1,3 +1,4 @@
+import { sqlCatalogDdl } from '../iceberg/catalog/sql.js';
 import { quotePostgres } from '../identifiers/identifiers.js';
 import { inTransaction } from './pg-client.js';
 import type { PgPool, PgQueryable } from './pg-client.js';
@@ -72,6 +73,16 @@ export const WATERMARK_MIGRATIONS: readonly WatermarkMigration[] = Object.freeze
         token bigint NOT NULL CHECK (token > 0),
         expires_at timestamptz NOT NULL
       )`,
+  },
+  // Version 4 is the cycle history table.
+  {
+    version: 5,
+    name: 'create_iceberg_sql_catalog',
+    // The tables of `runner.catalog: sql`, beside the watermarks so the
+    // snapshot and the watermark commit in one transaction. Created for every
+    // store: two empty tables cost nothing, and switching catalogs later
+    // needs no second migration step.
+    sql: (s: string) => sqlCatalogDdl(s),
   },
 ]);
 
