@@ -76,7 +76,7 @@ export type {
   RunFailure,
   RunQuery,
 } from './watermark/store.js';
-export { checkCursorUniqueness } from './source/index.js';
+export { checkCursorUniqueness, checkSourceColumns, sourceColumnIssues } from './source/index.js';
 export type { CursorUniqueness, CursorUniquenessOptions, DuplicateCursor } from './source/index.js';
 export { offloadLagMinutes } from './watermark/lag.js';
 export { PostgresWatermarkStore } from './watermark/postgres-store.js';

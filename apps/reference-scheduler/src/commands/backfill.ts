@@ -1,4 +1,4 @@
-import { CycleOrchestrator, dateFromMicros } from '@coldtier/offload-core';
+import { CycleOrchestrator, checkSourceColumns, dateFromMicros } from '@coldtier/offload-core';
 import type { CycleReport, JobRunner, TableConfig, WatermarkStore } from '@coldtier/offload-core';
 import { COMMON_HELP, COMMON_OPTIONS, findTable, parse, parseDuration, parseInstant, UsageError } from '../cli/args.js';
 import { EXIT, openApp, type Command } from '../cli/io.js';
@@ -68,6 +68,7 @@ async function backfillTable(app: App, table: TableConfig, range: Range, env: No
   const { config, logger } = app;
   const store = await app.store();
   const clickhouse = config.runner.kind === 'embedded' ? await app.clickhouse() : undefined;
+  if (clickhouse) await checkSourceColumns(clickhouse, config.tables);
   const runner = createRunner(config, { clickhouse, logger, env, pool: await app.pool() });
   await store.ensureTables([table.name]);
   const fromMs = range.from.getTime();

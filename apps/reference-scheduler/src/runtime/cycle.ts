@@ -1,4 +1,4 @@
-import { CycleOrchestrator, OffloadEvents, logOffloadEvents, messageOf } from '@coldtier/offload-core';
+import { CycleOrchestrator, OffloadEvents, checkSourceColumns, logOffloadEvents, messageOf } from '@coldtier/offload-core';
 import type { PostgresWatermarkStore } from '@coldtier/offload-core';
 import type { App } from './app.js';
 import { isOwnerGone, leaseOwner } from './lease-owner.js';
@@ -21,6 +21,8 @@ export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<Cycl
   const store = await app.store();
   const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded';
   const clickhouse = needsClickHouse ? await app.clickhouse() : undefined;
+  // The Spark job reads ClickHouse itself; with the embedded runner we can check the columns before the first cycle.
+  if (clickhouse) await checkSourceColumns(clickhouse, config.tables);
   const recovered = await store.recoverStaleRuns(config.watermarkStore.staleRunningMinutes * 60_000);
   if (recovered.length > 0) logger.warn('reset stale running tables to failed', { tables: recovered });
 

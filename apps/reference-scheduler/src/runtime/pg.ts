@@ -38,9 +38,8 @@ export async function probePool(pool: pg.Pool, url: string, source: string): Pro
     await pool.query('SELECT 1');
   } catch (error) {
     const where = `watermark store ${redactUrl(url)} (from ${source})`;
-    const type = databaseErrorType(error);
-    if (type) throw new DatabaseError(type, `${where}: ${type === 'timeout' ? 'no answer in time' : 'unreachable'}: ${messageOf(error)}`, { cause: error });
-    throw new DatabaseError('connection', `${where}: ${messageOf(error)}`, { cause: error });
+    const type = databaseErrorType(error) ?? 'connection';
+    throw new DatabaseError(type, `${where}: ${type}: ${messageOf(error)}`, { cause: error });
   }
 }
 

@@ -13,8 +13,21 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
+/** A received value for a message: short scalars as JSON; objects and arrays by kind (they may be large). */
+function shown(input: unknown): string | undefined {
+  if (input === undefined) return undefined;
+  if (typeof input === 'object' && input !== null) return Array.isArray(input) ? 'a list' : 'an object';
+  const text = JSON.stringify(input) ?? String(input);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** Each issue names its key and, unless its message already quotes it, the value received. */
 function issuesOf(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  return error.issues.map((issue) => {
+    const value = shown(issue.input);
+    const quoted = value !== undefined && issue.message.includes(value);
+    return { path: formatPath(issue.path), message: value === undefined || quoted ? issue.message : `${issue.message} (got ${value})` };
+  });
 }
 
 /**
@@ -40,7 +53,7 @@ function secretIssues(clickhouseUrl: string): ConfigIssue[] {
 
 /** Validates plain data (parsed YAML/JSON) into a config, reading secrets from `env`. */
 export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, source?: string): OffloadConfig {
-  const parsed = configSchema.safeParse(input);
+  const parsed = configSchema.safeParse(input, { reportInput: true });
   const where = source === undefined ? {} : { source };
   if (!parsed.success) throw new ConfigError(issuesOf(parsed.error), { ...where, cause: parsed.error });
   const data = parsed.data;
