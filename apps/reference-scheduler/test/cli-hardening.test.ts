@@ -2,7 +2,8 @@ import { execFile } from 'node:child_process';
 import { createServer, type Server, type Socket } from 'node:net';
 import { hostname } from 'node:os';
 import { join } from 'node:path';
-import { writeFile } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
+import { readdir, utimes, writeFile } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTempDir, createTestDatabase, openTestPool, type TempDir, type TestDatabase } from '@coldtier/test-support';
@@ -41,6 +42,7 @@ const bronze = (exchange: string) =>
 
 describe('the SQL catalog on a fresh database', () => {
   let db: TestDatabase;
+  let config: string;
   beforeAll(async () => {
     db = await createTestDatabase();
   });
@@ -49,7 +51,7 @@ describe('the SQL catalog on a fresh database', () => {
   });
 
   it('migrate creates its tables, then run --once commits through it', { timeout: 120_000 }, async () => {
-    const config = await embeddedConfig(
+    config = await embeddedConfig(
       'sql-catalog',
       `runner: { kind: embedded, catalog: sql, warehouse: ${JSON.stringify(join(dir.path, 'warehouse'))} }\ntables:\n${bronze('binance')}\n${bronze('kraken')}\n`,
     );
@@ -69,6 +71,35 @@ describe('the SQL catalog on a fresh database', () => {
     } finally {
       await pool.end();
     }
+  });
+
+  it('clean-orphans lists, then deletes, only unreferenced data files older than the grace period', { timeout: 60_000 }, async () => {
+    const env = { COLDTIER_DATABASE_URL: db.url };
+    const data = join(dir.path, 'warehouse', 'cold', 'bronze_trades_binance', 'data');
+    const committed = (await readdir(data, { recursive: true })).filter((f) => f.endsWith('.parquet'));
+    expect(committed.length).toBeGreaterThan(0);
+    const old = join(data, 'killed-run-00000.parquet');
+    const recent = join(data, 'running-run-00000.parquet');
+    await writeFile(old, 'PAR1 orphan');
+    await writeFile(recent, 'PAR1 in progress');
+    const fourDaysAgo = new Date(Date.now() - 4 * 86_400_000);
+    await utimes(old, fourDaysAgo, fourDaysAgo);
+    // Every committed file is old too: only the snapshot's reference keeps it.
+    for (const file of committed) await utimes(join(data, file), fourDaysAgo, fourDaysAgo);
+
+    const dry = await coldtier(['clean-orphans', '--config', config, '--dry-run'], { env });
+    expect(dry.code, dry.stderr).toBe(0);
+    expect(dry.stdout).toContain(`would delete ${old} (11 bytes`);
+    expect(dry.stdout).toContain('bronze_trades_binance: would delete 1 orphan data file, 11 bytes');
+    expect(dry.stdout).toContain('bronze_trades_kraken: would delete 0 orphan data files, 0 bytes');
+    expect(existsSync(old)).toBe(true);
+
+    const clean = await coldtier(['clean-orphans', '--config', config, '--older-than', '3d', '--table', 'bronze_trades_binance'], { env });
+    expect(clean.code, clean.stderr).toBe(0);
+    expect(clean.stdout).toContain('bronze_trades_binance: deleted 1 orphan data file, 11 bytes');
+    expect(existsSync(old)).toBe(false);
+    expect(existsSync(recent)).toBe(true);
+    for (const file of committed) expect(existsSync(join(data, file))).toBe(true);
   });
 });
 
