@@ -40,7 +40,7 @@ Exit codes: 0 success, 1 failure, 2 bad arguments or configuration,
 function describe(error: unknown): string {
   if (error instanceof ConfigError) {
     const head = error.message.split('\n')[0]!.replace(/:$/, '');
-    return `${head}: ${error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`;
+    return `${head}: ${error.issues.map((i) => `${i.path || '(root)'}: ${i.message.replace(/\s*\n\s*/g, ' ')}`).join('; ')}`;
   }
   return messageOf(error).replace(/\s*\n\s*/g, ' ');
 }

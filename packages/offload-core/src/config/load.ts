@@ -3,6 +3,7 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { buildDependencyGraph, DependencyCycleError } from '../cycle/graph.js';
 import { resolveDatabaseUrl } from './database-url.js';
 import { configSchema, type OffloadConfig, type TableConfig } from './schema.js';
 
@@ -13,10 +14,9 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
-/** A received value for a message: short scalars as JSON; objects and arrays by kind (they may be large). */
+/** A received scalar for a message, as JSON and cut short; lists and objects are left to the message (they may be large). */
 function shown(input: unknown): string | undefined {
-  if (input === undefined) return undefined;
-  if (typeof input === 'object' && input !== null) return Array.isArray(input) ? 'a list' : 'an object';
+  if (input === undefined || (typeof input === 'object' && input !== null)) return undefined;
   const text = JSON.stringify(input) ?? String(input);
   return text.length > 80 ? `${text.slice(0, 79)}…` : text;
 }
@@ -65,12 +65,24 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, source?
     name: table.name ?? table.source.split('.')[1]!,
     partitionBy: table.partitionBy ?? [{ column: table.timestampColumn, transform: 'day' }],
   }));
+  assertAcyclic(tables, where);
   return {
     ...data,
     tables,
     clickhouse: { ...data.clickhouse, password: env[data.clickhouse.passwordEnv] },
     databaseUrl,
   };
+}
+
+/** A dependency cycle is a configuration error, found at load rather than when the first cycle is built. */
+function assertAcyclic(tables: readonly TableConfig[], where: { source?: string }): void {
+  try {
+    buildDependencyGraph(tables);
+  } catch (error) {
+    if (!(error instanceof DependencyCycleError)) throw error;
+    const index = tables.findIndex((t) => t.name === error.cycle[0]);
+    throw new ConfigError([{ path: `tables[${index}].dependsOn`, message: error.message }], { ...where, cause: error });
+  }
 }
 
 /** Reads a YAML (`.yaml`/`.yml`) or JSON file and validates it. */

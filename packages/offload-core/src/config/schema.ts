@@ -138,7 +138,15 @@ export const configSchema = z
     retry: retrySchema,
     clickhouse: clickhouseSchema,
     watermarkStore: watermarkStoreSchema,
-    runner: z.discriminatedUnion('kind', [sparkRunnerSchema, embeddedRunnerSchema]).prefault({ kind: 'embedded' }),
+    runner: z
+      .discriminatedUnion('kind', [sparkRunnerSchema, embeddedRunnerSchema], {
+        error: (issue) => {
+          const input = issue.input as unknown;
+          const kind = typeof input === 'object' && input !== null ? (input as { kind?: unknown }).kind : input;
+          return `unknown runner kind ${JSON.stringify(kind) ?? 'undefined'}: expected "spark" or "embedded"`;
+        },
+      })
+      .prefault({ kind: 'embedded' }),
     tables: z.array(tableSchema).min(1, { error: 'configure at least one table' }),
   })
   .superRefine((config, ctx) => {
@@ -153,7 +161,7 @@ export const configSchema = z
         if (!names.includes(dep)) {
           ctx.addIssue({ code: 'custom', path: ['tables', i, 'dependsOn', j], message: `unknown table ${JSON.stringify(dep)}` });
         } else if (dep === names[i]) {
-          ctx.addIssue({ code: 'custom', path: ['tables', i, 'dependsOn', j], message: 'a table cannot depend on itself' });
+          ctx.addIssue({ code: 'custom', path: ['tables', i, 'dependsOn', j], message: `a table cannot depend on itself (${JSON.stringify(dep)})` });
         }
       });
       if (table.columns !== 'all') {
