@@ -394,6 +394,7 @@ const THROUGH_THE_CLI: readonly Case[] = [
   { name: 'day() of a String column', argv: ['run', '--once', '--config', '{config}'], config: embedded({ partitionBy: [{ column: 'label', transform: 'day' }] }), expect: ['tables[0].partitionBy[0].column', '"label"', 'String'] },
   { name: 'truncate of a Float column', argv: ['run', '--once', '--config', '{config}'], config: embedded({ partitionBy: [{ column: 'price', transform: 'truncate[10]' }] }), expect: ['tables[0].partitionBy[0].column', '"price"', 'Float64'] },
   { name: 'a timestampColumn the table lacks', argv: ['run', '--once', '--config', '{config}'], config: embedded({ timestampColumn: 'created_at', partitionBy: [{ column: 'ts', transform: 'day' }] }), expect: ['tables[0].timestampColumn', 'no column "created_at"'] },
+  { name: 'a clickhouse.path under a file', argv: ['run', '--once', '--config', '{config}'], config: { ...(embedded({}) as Record<string, Json>), clickhouse: { url: 'embedded', path: '/dev/null/clickhouse' } }, expect: ['clickhouse.path', '"/dev/null/clickhouse"', 'ENOTDIR'] },
   { name: 'a source table ClickHouse lacks', argv: ['run', '--once', '--config', '{config}'], config: embedded({ source: 'k2.missing_table' }), expect: ['tables[0].source', 'k2.missing_table does not exist'] },
 ];
 

@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
 import { createChdbConnection } from 'chdb/connection';
+import { messageOf, OffloadError } from '@coldtier/offload-core';
 import type { OffloadConfig } from '@coldtier/offload-core';
 
 /**
@@ -11,7 +12,9 @@ export async function openClickHouse(config: OffloadConfig, defaultPath: string)
   const { url, username, password, path } = config.clickhouse;
   if (url !== 'embedded') return createClient({ url, username, ...(password === undefined ? {} : { password }) });
   const dataDir = path ?? defaultPath;
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true }).catch((cause: unknown) => {
+    throw new OffloadError('config', `invalid clickhouse.path ${JSON.stringify(dataDir)}: ${messageOf(cause)}`, { cause });
+  });
   // chdb types its Connection against @clickhouse/client-common, which
   // @clickhouse/client bundles under its own declarations; same shape.
   const connection = createChdbConnection({ path: dataDir }) as unknown as NonNullable<ClickHouseClientConfigOptions['connection']>;
