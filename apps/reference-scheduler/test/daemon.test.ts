@@ -1,8 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTempDir, createTestDatabase, type TempDir, type TestDatabase } from '@coldtier/test-support';
-import { openPool } from '../src/runtime/pg.js';
+import { createTempDir, createTestDatabase, openTestPool, type TempDir, type TestDatabase } from '@coldtier/test-support';
 import { alive, assertBuilt, coldtier, daemonUrl, startDaemon, waitFor, writeFakeSparkConfig } from './cli-helpers.js';
 
 let db: TestDatabase;
@@ -22,7 +21,7 @@ afterAll(async () => {
 });
 
 async function liveLeases(): Promise<number> {
-  const pool = openPool(db.url, 1, () => {});
+  const pool = openTestPool({ connectionString: db.url, max: 1 });
   try {
     const result = await pool.query<{ n: string }>('SELECT count(*) AS n FROM offload_leases WHERE expires_at > now()');
     return Number(result.rows[0]?.n);

@@ -12,6 +12,7 @@ export type OffloadErrorKind =
   | 'unknown_table'
   | 'schema'
   | 'commit_conflict'
+  | 'database'
   | 'internal';
 
 export interface OffloadErrorOptions {
@@ -64,12 +65,15 @@ export class WatermarkConflictError extends OffloadError {
   }
 }
 
-/** Another run (this process or another) holds the table's lease. */
+/** Another run (this process or another) holds the table's lease, until `until` if known. */
 export class LeaseUnavailableError extends OffloadError {
   readonly holder: string | undefined;
-  constructor(table: string, holder?: string) {
-    super('lease_unavailable', `table ${table} is being offloaded by ${holder ?? 'another run'}`, { table });
+  readonly until: Date | undefined;
+  constructor(table: string, holder?: string, until?: Date) {
+    const by = holder ?? 'another run';
+    super('lease_unavailable', `table ${table} is held ${until ? `until ${until.toISOString()} ` : ''}by ${by}`, { table });
     this.holder = holder;
+    this.until = until;
   }
 }
 
@@ -108,9 +112,47 @@ export class JobFailedError extends OffloadError {
   }
 }
 
-/** Maps any thrown value to a job error type, for metrics and logs. */
+/**
+ * The watermark store's (or SQL catalog's) database could not be reached or
+ * did not answer in time. Retryable: the next attempt or cycle may find it back.
+ */
+export class DatabaseError extends OffloadError {
+  readonly errorType: 'connection' | 'timeout';
+  constructor(errorType: 'connection' | 'timeout', message: string, options: { table?: string; cause?: unknown } = {}) {
+    super('database', message, { ...options, retryable: true });
+    this.errorType = errorType;
+  }
+}
+
+/** Socket errors of a peer that is down or unreachable. */
+const CONNECTION_CODES = new Set(['ECONNREFUSED', 'ECONNRESET', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EPIPE']);
+
+/**
+ * How a `pg` failure reads as a job error type, or `undefined` when it is not
+ * one of reachability or time (a SQL error is not). SQLSTATE class 08 and the
+ * shutdown codes 57P01-57P03 mean the server went away; 57014 is a statement
+ * cancelled by `statement_timeout`. `pg` reports its own client-side
+ * timeouts and dropped sockets only by message.
+ */
+export function databaseErrorType(error: unknown): 'connection' | 'timeout' | undefined {
+  if (error instanceof DatabaseError) return error.errorType;
+  if (typeof error !== 'object' || error === null) return undefined;
+  const code = (error as { code?: unknown }).code;
+  const message = error instanceof Error ? error.message : '';
+  if (code === 'ETIMEDOUT' || code === '57014' || /timeout exceeded when trying to connect|Query read timeout|connection timeout/i.test(message)) return 'timeout';
+  if (typeof code === 'string' && (CONNECTION_CODES.has(code) || code.startsWith('08') || /^57P0[123]$/.test(code))) return 'connection';
+  if (/Connection terminated/i.test(message)) return 'connection';
+  return undefined;
+}
+
+/** Maps any thrown value to a job error type, for metrics and logs; a database outage found anywhere in the cause chain is `connection` or `timeout`. */
 export function errorTypeOf(error: unknown): JobErrorType {
   if (error instanceof JobFailedError) return error.errorType;
+  for (let e: unknown = error, depth = 0; e !== undefined && depth < 5; e = (e as { cause?: unknown }).cause, depth++) {
+    const type = databaseErrorType(e);
+    if (type) return type;
+    if (typeof e !== 'object' || e === null) break;
+  }
   return 'crash';
 }
 

@@ -10,7 +10,9 @@ export {
   LeaseUnavailableError,
   UnknownTableError,
   JobFailedError,
+  DatabaseError,
   JOB_ERROR_TYPES,
+  databaseErrorType,
   errorTypeOf,
   messageOf,
 } from './errors.js';
@@ -33,7 +35,7 @@ export {
 } from './identifiers/index.js';
 export type { QualifiedName } from './identifiers/index.js';
 
-export { configSchema, tableSchema, LAYERS, parseConfig, loadConfigFile, formatPath } from './config/index.js';
+export { configSchema, tableSchema, LAYERS, parseConfig, loadConfigFile, formatPath, resolveDatabaseUrl, redactUrl } from './config/index.js';
 export type {
   ConfigInput,
   EmbeddedRunnerConfig,
@@ -62,6 +64,7 @@ export {
 export type { Cursor, CursorValue, CursorJson } from './watermark/cursor.js';
 export type { OffloadWindow } from './watermark/window.js';
 export type {
+  AcquireLeaseOptions,
   WatermarkStore,
   WatermarkState,
   WatermarkStatus,
@@ -75,7 +78,7 @@ export type {
   CycleRecord,
   CycleQuery,
 } from './watermark/store.js';
-export { checkCursorUniqueness } from './source/index.js';
+export { checkCursorUniqueness, checkSourceColumns, sourceColumnIssues } from './source/index.js';
 export type { CursorUniqueness, CursorUniquenessOptions, DuplicateCursor } from './source/index.js';
 export { offloadLagMinutes } from './watermark/lag.js';
 export { PostgresWatermarkStore } from './watermark/postgres-store.js';

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createTempDir, type TempDir } from '@coldtier/test-support';
-import { ConfigError, loadConfigFile, parseConfig } from '../src/index.js';
+import { ConfigError, loadConfigFile, parseConfig, redactUrl, resolveDatabaseUrl } from '../src/index.js';
 
 const example = fileURLToPath(new URL('../examples/k2-reference.yaml', import.meta.url));
 
@@ -109,5 +109,33 @@ describe('config', () => {
       await writeFile(bad, 'tables: [unclosed');
       await expect(loadConfigFile(bad)).rejects.toThrow(/cannot parse .*bad\.yaml/);
     });
+  });
+});
+
+describe('the watermark store URL', () => {
+  const VAR = 'COLDTIER_DATABASE_URL';
+  const refusal = (value: string) => {
+    try {
+      resolveDatabaseUrl({ [VAR]: value }, VAR);
+    } catch (error) {
+      expect(error).toBeInstanceOf(ConfigError);
+      return (error as ConfigError).issues.map((i) => `${i.path}: ${i.message}`).join('; ');
+    }
+    throw new Error(`expected ${JSON.stringify(value)} to be refused`);
+  };
+
+  it('is read from the named variable, unset meaning not configured', () => {
+    expect(resolveDatabaseUrl({ PG: 'postgresql://u@db:5433/x?sslmode=require' }, 'PG')).toBe('postgresql://u@db:5433/x?sslmode=require');
+    expect(resolveDatabaseUrl({ PG: 'postgres:///x?host=/var/run/postgresql' }, 'PG')).toBe('postgres:///x?host=/var/run/postgresql');
+    expect(resolveDatabaseUrl({}, 'PG')).toBeUndefined();
+    expect(parseConfig({ watermarkStore: { urlEnv: 'PG' }, tables: [table()] }, { PG: 'postgres://db/x' }).databaseUrl).toBe('postgres://db/x');
+  });
+
+  it('refuses empty, unparsable and foreign values naming the variable, without the password', () => {
+    expect(refusal('')).toBe(`${VAR} (watermarkStore.urlEnv): is set but empty; expected a postgres:// URL, got ""`);
+    expect(refusal('not a url')).toBe(`${VAR} (watermarkStore.urlEnv): expected a postgres://user@host:port/database URL, got "not a url"`);
+    expect(refusal('mysql://u:hunter2@db:3306/x')).toBe(`${VAR} (watermarkStore.urlEnv): expected a postgres:// or postgresql:// URL, not mysql://, got "mysql://u:***@db:3306/x"`);
+    expect(refusal('postgres://')).toContain('expected a host');
+    expect(redactUrl('postgres://u:hunter2@db/x')).toBe('postgres://u:***@db/x');
   });
 });

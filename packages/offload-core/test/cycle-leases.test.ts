@@ -75,4 +75,37 @@ describe('cycle leases', () => {
     expect(runner.jobs[0]?.outcome).toBe('aborted');
     expect((await store.get('t1'))?.cursor).toEqual(INITIAL_CURSOR);
   });
+
+  it('takes over at once the live lease of an owner known to be gone, and only that one', async () => {
+    const store = new InMemoryWatermarkStore();
+    await store.ensureTables(['t1', 't2']);
+    await store.acquireLease('t1', 'host:111', 60_000);
+    await store.acquireLease('t2', 'other-host:222', 60_000);
+    const runner = new ScriptedJobRunner({ otherwise: [{ kind: 'succeed' }] });
+    const isOwnerGone = (owner: string) => owner === 'host:111';
+    const report = await runCycle({ ...common, tables: [table('t1'), table('t2')], store, runner, leaseOwner: 'host:333', isOwnerGone });
+    expect(report.tables).toMatchObject([
+      { table: 't1', status: 'success' },
+      { table: 't2', status: 'skipped', reason: 'lease_held', detail: expect.stringMatching(/^table t2 is held until \S+Z by other-host:222$/) },
+    ]);
+  });
+
+  it('prints no listener-leak warning with 12 tables running at once', async () => {
+    const warnings: string[] = [];
+    const onWarning = (warning: Error) => warnings.push(`${warning.name}: ${warning.message}`);
+    process.on('warning', onWarning);
+    try {
+      const names = Array.from({ length: 14 }, (_, i) => `t${i}`);
+      const gate = createGate();
+      const runner = new ScriptedJobRunner({ otherwise: [{ kind: 'wait', until: gate.opened }, { kind: 'succeed' }] });
+      const cycle = runCycle({ ...common, concurrency: 14, tables: names.map(table), store: new InMemoryWatermarkStore(), runner, leaseOwner: 'a' });
+      await vi.waitFor(() => expect(runner.jobs).toHaveLength(14));
+      gate.open();
+      expect((await cycle).status).toBe('success');
+      await new Promise((resolve) => setImmediate(resolve));
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings.filter((w) => w.includes('MaxListenersExceeded'))).toEqual([]);
+  });
 });

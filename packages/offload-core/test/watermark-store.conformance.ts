@@ -199,6 +199,21 @@ export function describeWatermarkStoreConformance(name: string, factory: Waterma
         await expect(store.acquireLease('other', 'worker-b', MINUTE)).resolves.toMatchObject({ owner: 'worker-b' });
       });
 
+      it('say until when and by whom they are held', async () => {
+        await store.acquireLease('t', 'host-a:41', MINUTE);
+        const until = new Date(START.getTime() + MINUTE).toISOString();
+        await expect(store.acquireLease('t', 'host-b:7', MINUTE)).rejects.toThrow(`table t is held until ${until} by host-a:41`);
+      });
+
+      it('are taken over from a named dead owner only, with a new token', async () => {
+        const dead = await store.acquireLease('t', 'host-a:41', MINUTE);
+        await expect(store.acquireLease('t', 'host-a:99', MINUTE, { takeOverFrom: 'host-a:40' })).rejects.toBeInstanceOf(LeaseUnavailableError);
+        const taken = await store.acquireLease('t', 'host-a:99', MINUTE, { takeOverFrom: 'host-a:41' });
+        expect(taken.token).toBeGreaterThan(dead.token);
+        await expect(store.renewLease(dead, MINUTE)).rejects.toBeInstanceOf(LeaseUnavailableError);
+        await expect(store.acquireLease('t', 'host-c:1', MINUTE, { takeOverFrom: 'host-a:41' })).rejects.toMatchObject({ holder: 'host-a:99' });
+      });
+
       it('can be taken over once expired, and fence out the old holder', async () => {
         const old = await store.acquireLease('t', 'worker-a', MINUTE);
         const oldRun = await startedRun(old);

@@ -55,19 +55,22 @@ export function parseInstant(flag: string, text: string | undefined): Date {
 
 const UNIT_MS: Record<string, number> = { s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
+/** The longest duration a flag takes: ten years keeps every date arithmetic valid. */
+const MAX_DURATION_MS = 3650 * UNIT_MS['d']!;
+
 /** `90s`, `15m`, `1h`, `2d` in milliseconds. */
 export function parseDuration(flag: string, text: string): number {
   const match = /^(\d+(?:\.\d+)?)([smhd])$/.exec(text);
   const ms = match ? Number(match[1]) * UNIT_MS[match[2]!]! : NaN;
-  if (!(ms > 0)) throw new UsageError(`invalid --${flag} ${JSON.stringify(text)}: expected a duration such as 30m, 1h or 1d`);
+  if (!(ms > 0 && ms <= MAX_DURATION_MS)) throw new UsageError(`invalid --${flag} ${JSON.stringify(text)}: expected a duration such as 30m, 1h or 1d, at most 3650d`);
   return ms;
 }
 
-/** A positive number from a flag. */
-export function parsePositive(flag: string, text: string | undefined, fallback: number): number {
+/** A positive number from a flag, at most `max`. */
+export function parsePositive(flag: string, text: string | undefined, fallback: number, max: number): number {
   if (text === undefined) return fallback;
   const value = Number(text);
-  if (!(Number.isFinite(value) && value > 0)) throw new UsageError(`invalid --${flag} ${JSON.stringify(text)}: expected a positive number`);
+  if (!(Number.isFinite(value) && value > 0 && value <= max)) throw new UsageError(`invalid --${flag} ${JSON.stringify(text)}: expected a positive number up to ${max}`);
   return value;
 }
 

@@ -1,4 +1,5 @@
 import { backfill } from '../commands/backfill.js';
+import { cleanOrphans } from '../commands/clean-orphans.js';
 import { diagnose } from '../commands/diagnose.js';
 import { migrate } from '../commands/migrate.js';
 import { reconcile } from '../commands/reconcile.js';
@@ -11,7 +12,7 @@ import { forwardIfDaemon } from './beside-daemon.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { reportError } from './report.js';
 
-const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate };
+const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate, 'clean-orphans': cleanOrphans };
 
 const HELP = `Usage: coldtier <command> [options]
 
@@ -27,6 +28,7 @@ Commands:
   rules       print the Prometheus alerting and recording rules (YAML)
   dashboard   print the Grafana dashboard (JSON)
   migrate     create or upgrade the watermark store's schema
+  clean-orphans  delete data files of runs that never committed
 
 Without --config every command uses the embedded single-machine setup under
 --state-dir (default ./.coldtier); status, diagnose and reconcile also work

@@ -6,7 +6,7 @@ import { EXIT, type CliIo } from './io.js';
 function describe(error: unknown): string {
   if (error instanceof ConfigError) {
     const head = error.message.split('\n')[0]!.replace(/:$/, '');
-    return `${head}: ${error.issues.map((i) => `${i.path || '(root)'}: ${i.message}`).join('; ')}`;
+    return `${head}: ${error.issues.map((i) => `${i.path || '(root)'}: ${i.message.replace(/\s*\n\s*/g, ' ')}`).join('; ')}`;
   }
   return messageOf(error).replace(/\s*\n\s*/g, ' ');
 }

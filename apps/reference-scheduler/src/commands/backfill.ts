@@ -1,9 +1,9 @@
-import { hostname } from 'node:os';
-import { CycleOrchestrator, dateFromMicros } from '@coldtier/offload-core';
+import { CycleOrchestrator, checkSourceColumns, dateFromMicros } from '@coldtier/offload-core';
 import type { CycleReport, JobRunner, TableConfig, WatermarkStore } from '@coldtier/offload-core';
 import { COMMON_HELP, COMMON_OPTIONS, findTable, parse, parseDuration, parseInstant, UsageError } from '../cli/args.js';
 import { EXIT, openApp, type Command } from '../cli/io.js';
 import type { App } from '../runtime/app.js';
+import { isOwnerGone, leaseOwner } from '../runtime/lease-owner.js';
 import { createRunner } from '../runtime/runner.js';
 import { Progress } from '../runtime/progress.js';
 
@@ -68,6 +68,7 @@ async function backfillTable(app: App, table: TableConfig, range: Range, env: No
   const { config, logger } = app;
   const store = await app.store();
   const clickhouse = config.runner.kind === 'embedded' ? await app.clickhouse() : undefined;
+  if (clickhouse) await checkSourceColumns(clickhouse, config.tables);
   const runner = createRunner(config, { clickhouse, logger, env, pool: await app.pool() });
   await store.ensureTables([table.name]);
   const fromMs = range.from.getTime();
@@ -124,7 +125,8 @@ function runChunk(parts: ChunkParts, chunkEnd: Date, signal: AbortSignal): Promi
     retry: config.retry,
     lateDataBufferMinutes: config.lateDataBufferMinutes,
     cycleDeadlineMs: table.timeoutSeconds * 1000 + 5_000,
-    leaseOwner: `${hostname()}:${process.pid}:backfill`,
+    leaseOwner: leaseOwner('backfill'),
+    isOwnerGone,
     recordHistory: false,
   }).runCycle(signal, { windowEnd: chunkEnd });
 }

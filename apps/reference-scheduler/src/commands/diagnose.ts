@@ -22,7 +22,7 @@ export const diagnose: Command = async (argv, io) => {
     io.out(`${HELP}\n`);
     return 0;
   }
-  const hours = parsePositive('hours', values.hours, 6);
+  const hours = parsePositive('hours', values.hours, 6, 24 * 90);
   if (!Number.isInteger(hours)) throw new UsageError(`invalid --hours ${JSON.stringify(values.hours)}: expected a whole number of hours`);
   const app = await openApp(values, io, 'diagnose');
   try {

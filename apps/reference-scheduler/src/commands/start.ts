@@ -34,9 +34,9 @@ export const start: Command = async (argv, io) => {
     io.out(`${HELP}\n`);
     return 0;
   }
-  const intervalSeconds = values['interval-seconds'] === undefined ? undefined : parsePositive('interval-seconds', values['interval-seconds'], 0);
+  const intervalSeconds = values['interval-seconds'] === undefined ? undefined : parsePositive('interval-seconds', values['interval-seconds'], 0, 24 * 60 * 60);
   const port = parsePort(values.port, 8000);
-  const graceMs = parsePositive('grace-seconds', values['grace-seconds'], 60) * 1000;
+  const graceMs = parsePositive('grace-seconds', values['grace-seconds'], 60, 3600) * 1000;
   await assertPortFree(port, values.host);
   const app = await openApp(values, io, 'start', intervalSeconds);
   try {

@@ -6,7 +6,7 @@ import type { ThresholdSet } from '@coldtier/offload-diagnostics';
 import { openClickHouse } from './clickhouse.js';
 import { loadEmbedded } from './optional.js';
 import { EMBEDDED_DATABASE, embeddedConfig, stateLayout, type StateLayout } from './embedded-config.js';
-import { openPool, type AppPool } from './pg.js';
+import { openPool, probePool, type AppPool, type PoolTimeouts } from './pg.js';
 import { assertSchemaCurrent } from './schema-check.js';
 import { lockStateDir, type StateLock } from './state-lock.js';
 import { configuredThresholds } from './thresholds.js';
@@ -65,7 +65,12 @@ export class App {
     return new App(embeddedConfig(layout, flags.intervalSeconds), logger, layout, flags.command, true);
   }
 
-  /** The watermark store's pool: PostgreSQL from `watermarkStore.urlEnv`, else PGlite under the state directory. */
+  /**
+   * The watermark store's pool: PostgreSQL from `watermarkStore.urlEnv`; PGlite
+   * under the state directory only for the no-config embedded setup. A config
+   * file always names a watermark store, so an unset variable is an error,
+   * never a silent local database that other schedulers cannot see.
+   */
   pool(): Promise<AppPool> {
     if (this.#parent) return this.#parent.pool();
     this.#pool ??= this.#openPool();
@@ -75,7 +80,7 @@ export class App {
   /** The embedded PGlite is migrated on open; a real PostgreSQL must have been migrated with `coldtier migrate`. */
   async store(): Promise<PostgresWatermarkStore> {
     const pool = await this.pool();
-    if (this.config.databaseUrl === undefined) await migrate(pool);
+    if (this.embeddedDefault) await migrate(pool);
     else await assertSchemaCurrent(pool);
     return new PostgresWatermarkStore({ pool });
   }
@@ -127,17 +132,19 @@ export class App {
 
   async #openPool(): Promise<AppPool> {
     const onError = (error: Error) => this.logger.warn('PostgreSQL connection error', { error: error.message });
+    const { urlEnv, connectTimeoutSeconds, statementTimeoutSeconds } = this.config.watermarkStore;
+    const timeouts: PoolTimeouts = { connectTimeoutMs: connectTimeoutSeconds * 1000, statementTimeoutMs: statementTimeoutSeconds * 1000 };
     const url = this.config.databaseUrl;
     if (url !== undefined) {
       // One connection per concurrently offloaded table, plus the scrape and the lease keepers.
-      const pool = openPool(url, this.config.concurrency + 2, onError);
+      const pool = openPool(url, this.config.concurrency + 2, timeouts, onError);
       this.#closers.push(() => pool.end());
+      await probePool(pool, url, urlEnv);
       return pool;
     }
     const layout = this.layout;
-    if (!layout) {
-      const name = this.config.watermarkStore.urlEnv;
-      throw new OffloadError('config', `no watermark store: set ${name} (watermarkStore.urlEnv) to the PostgreSQL URL`);
+    if (!this.embeddedDefault || !layout) {
+      throw new OffloadError('config', `${urlEnv} (watermarkStore.urlEnv) is not set: set it to the watermark store's PostgreSQL URL (the embedded PGlite is only for coldtier without --config)`);
     }
     await this.#lock();
     const { startEmbeddedPostgres } = await loadEmbedded('@electric-sql/pglite', () => import('../embedded/pglite.js'));
@@ -145,7 +152,7 @@ export class App {
     this.#closers.push(() => pg.stop());
     // PGlite runs every session on one backend: transactions on two
     // connections would interleave, so the store gets exactly one.
-    const pool = openPool(pg.url, 1, onError);
+    const pool = openPool(pg.url, 1, timeouts, onError);
     this.#closers.push(() => pool.end());
     return pool;
   }

@@ -1,5 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { createClient, type ClickHouseClient, type ClickHouseClientConfigOptions } from '@clickhouse/client';
+import { messageOf, OffloadError } from '@coldtier/offload-core';
 import type { OffloadConfig } from '@coldtier/offload-core';
 import { loadEmbedded } from './optional.js';
 
@@ -12,7 +13,9 @@ export async function openClickHouse(config: OffloadConfig, defaultPath: string)
   if (url !== 'embedded') return createClient({ url, username, ...(password === undefined ? {} : { password }) });
   const dataDir = path ?? defaultPath;
   const { createChdbConnection } = await loadEmbedded('chdb', () => import('chdb/connection'));
-  await mkdir(dataDir, { recursive: true });
+  await mkdir(dataDir, { recursive: true }).catch((cause: unknown) => {
+    throw new OffloadError('config', `invalid clickhouse.path ${JSON.stringify(dataDir)}: ${messageOf(cause)}`, { cause });
+  });
   // chdb types its Connection against @clickhouse/client-common, which
   // @clickhouse/client bundles under its own declarations; same shape.
   const connection = createChdbConnection({ path: dataDir }) as unknown as NonNullable<ClickHouseClientConfigOptions['connection']>;

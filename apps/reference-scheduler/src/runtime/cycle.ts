@@ -1,8 +1,8 @@
-import { hostname } from 'node:os';
-import { CycleOrchestrator, OffloadEvents, logOffloadEvents, messageOf } from '@coldtier/offload-core';
+import { CycleOrchestrator, OffloadEvents, checkSourceColumns, logOffloadEvents, messageOf } from '@coldtier/offload-core';
 import type { PostgresWatermarkStore } from '@coldtier/offload-core';
 import type { App } from './app.js';
 import { SEED_MINUTES, seedRecentTrades } from '../embedded/seed.js';
+import { isOwnerGone, leaseOwner } from './lease-owner.js';
 import { createRunner } from './runner.js';
 
 /** What running cycles needs, built once per process from the app's config. */
@@ -22,6 +22,8 @@ export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<Cycl
   const store = await app.store();
   const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded';
   const clickhouse = needsClickHouse ? await app.clickhouse() : undefined;
+  // The Spark job reads ClickHouse itself; with the embedded runner we can check the columns before the first cycle.
+  if (clickhouse) await checkSourceColumns(clickhouse, config.tables);
   if (app.embeddedDefault && clickhouse) {
     const seeded = await seedRecentTrades(clickhouse, config.tables, new Date());
     if (seeded > 0) logger.info(`Embedded demo: seeded ${seeded} trades over the last ${SEED_MINUTES} minutes, so the first cycle offloads rows`);
@@ -41,7 +43,8 @@ export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<Cycl
     retry: config.retry,
     lateDataBufferMinutes: config.lateDataBufferMinutes,
     scheduleMinutes: config.scheduleMinutes,
-    leaseOwner: `${hostname()}:${process.pid}`,
+    leaseOwner: leaseOwner(),
+    isOwnerGone,
   });
   return { orchestrator, events, store };
 }

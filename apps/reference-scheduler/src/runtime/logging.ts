@@ -1,4 +1,5 @@
 import { appendFileSync } from 'node:fs';
+import { messageOf } from '@coldtier/offload-core';
 import { createLineLogger, type Logger } from '@coldtier/offload-core';
 import { UsageError } from '../cli/args.js';
 
@@ -26,6 +27,14 @@ export function parseLogFormat(text: string | undefined): LogFormat {
 export function createAppLogger(options: AppLoggerOptions): Logger {
   const format = parseLogFormat(options.format);
   const { file, write } = options;
+  if (file !== undefined) {
+    // Opened once up front: a path that cannot be written is a bad argument, not a failure halfway through a cycle.
+    try {
+      appendFileSync(file, '');
+    } catch (cause) {
+      throw new UsageError(`invalid --log-file ${JSON.stringify(file)}: ${messageOf(cause)}`, { cause });
+    }
+  }
   return createLineLogger({
     format,
     level: options.verbose ? 'debug' : 'info',

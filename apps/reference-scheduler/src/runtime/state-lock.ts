@@ -1,6 +1,8 @@
-import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { OffloadError } from '@coldtier/offload-core';
+import { processAlive } from './lease-owner.js';
 
 /** What the lock file says about the process holding the state directory. */
 export interface LockHolder {
@@ -30,15 +32,6 @@ export class StateDirInUseError extends OffloadError {
   }
 }
 
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 async function readHolder(path: string): Promise<Partial<LockHolder>> {
   return readFile(path, 'utf8').then((text) => JSON.parse(text) as Partial<LockHolder>, () => ({}));
 }
@@ -50,7 +43,12 @@ async function readHolder(path: string): Promise<Partial<LockHolder>> {
  * A lock left by a process that is gone is taken over.
  */
 export async function lockStateDir(root: string, command: string): Promise<StateLock> {
-  await mkdir(root, { recursive: true });
+  try {
+    await mkdir(root, { recursive: true });
+    await access(root, constants.W_OK);
+  } catch (cause) {
+    throw new OffloadError('config', `invalid --state-dir ${JSON.stringify(root)}: ${(cause as Error).message}`, { cause });
+  }
   const path = join(root, 'coldtier.lock');
   const holder: LockHolder = { pid: process.pid, command, since: new Date().toISOString() };
   for (let attempt = 0; attempt < 2; attempt++) {
@@ -67,7 +65,7 @@ export async function lockStateDir(root: string, command: string): Promise<State
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       const other = await readHolder(path);
-      if (typeof other.pid === 'number' && other.pid !== process.pid && alive(other.pid)) {
+      if (typeof other.pid === 'number' && other.pid !== process.pid && processAlive(other.pid)) {
         throw new StateDirInUseError(root, { pid: other.pid, command: other.command ?? '?', since: other.since ?? '?', ...(typeof other.control === 'string' ? { control: other.control } : {}) });
       }
       await rm(path, { force: true });

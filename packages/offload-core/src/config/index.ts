@@ -12,3 +12,4 @@ export type {
   TableConfigInput,
 } from './schema.js';
 export { parseConfig, loadConfigFile, formatPath } from './load.js';
+export { resolveDatabaseUrl, redactUrl } from './database-url.js';

@@ -3,6 +3,8 @@ import { extname } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
+import { buildDependencyGraph, DependencyCycleError } from '../cycle/graph.js';
+import { resolveDatabaseUrl } from './database-url.js';
 import { configSchema, type OffloadConfig, type TableConfig } from './schema.js';
 
 /** `['tables', 1, 'timestampColumn']` → `tables[1].timestampColumn`. */
@@ -12,8 +14,20 @@ export function formatPath(path: readonly PropertyKey[]): string {
     .join('');
 }
 
+/** A received scalar for a message, as JSON and cut short; lists and objects are left to the message (they may be large). */
+function shown(input: unknown): string | undefined {
+  if (input === undefined || (typeof input === 'object' && input !== null)) return undefined;
+  const text = JSON.stringify(input) ?? String(input);
+  return text.length > 80 ? `${text.slice(0, 79)}…` : text;
+}
+
+/** Each issue names its key and, unless its message already quotes it, the value received. */
 function issuesOf(error: z.ZodError): ConfigIssue[] {
-  return error.issues.map((issue) => ({ path: formatPath(issue.path), message: issue.message }));
+  return error.issues.map((issue) => {
+    const value = shown(issue.input);
+    const quoted = value !== undefined && issue.message.includes(value);
+    return { path: formatPath(issue.path), message: value === undefined || quoted ? issue.message : `${issue.message} (got ${value})` };
+  });
 }
 
 /**
@@ -39,23 +53,36 @@ function secretIssues(clickhouseUrl: string): ConfigIssue[] {
 
 /** Validates plain data (parsed YAML/JSON) into a config, reading secrets from `env`. */
 export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, source?: string): OffloadConfig {
-  const parsed = configSchema.safeParse(input);
+  const parsed = configSchema.safeParse(input, { reportInput: true });
   const where = source === undefined ? {} : { source };
   if (!parsed.success) throw new ConfigError(issuesOf(parsed.error), { ...where, cause: parsed.error });
   const data = parsed.data;
   const secrets = secretIssues(data.clickhouse.url);
   if (secrets.length > 0) throw new ConfigError(secrets, where);
+  const databaseUrl = resolveDatabaseUrl(env, data.watermarkStore.urlEnv);
   const tables: TableConfig[] = data.tables.map((table) => ({
     ...table,
     name: table.name ?? table.source.split('.')[1]!,
     partitionBy: table.partitionBy ?? [{ column: table.timestampColumn, transform: 'day' }],
   }));
+  assertAcyclic(tables, where);
   return {
     ...data,
     tables,
     clickhouse: { ...data.clickhouse, password: env[data.clickhouse.passwordEnv] },
-    databaseUrl: env[data.watermarkStore.urlEnv],
+    databaseUrl,
   };
+}
+
+/** A dependency cycle is a configuration error, found at load rather than when the first cycle is built. */
+function assertAcyclic(tables: readonly TableConfig[], where: { source?: string }): void {
+  try {
+    buildDependencyGraph(tables);
+  } catch (error) {
+    if (!(error instanceof DependencyCycleError)) throw error;
+    const index = tables.findIndex((t) => t.name === error.cycle[0]);
+    throw new ConfigError([{ path: `tables[${index}].dependsOn`, message: error.message }], { ...where, cause: error });
+  }
 }
 
 /** Reads a YAML (`.yaml`/`.yml`) or JSON file and validates it. */

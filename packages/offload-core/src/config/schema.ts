@@ -20,7 +20,10 @@ const qualifiedName = (what: string) =>
 export const LAYERS = ['bronze', 'silver', 'gold'] as const;
 export type Layer = (typeof LAYERS)[number];
 
-const positiveSeconds = z.number({ error: 'expected a number of seconds' }).positive({ error: 'must be > 0' });
+/** Bounds keep every duration a valid timer and date (Node timers stop at 2^31 - 1 ms, about 24.8 days). */
+const positiveSeconds = (max: number) =>
+  z.number({ error: 'expected a number of seconds' }).positive({ error: 'must be > 0' }).max(max, { error: `must be at most ${max} seconds` });
+const DAY_SECONDS = 24 * 60 * 60;
 
 /** Iceberg partition transforms a table may be partitioned by. */
 const partitionField = z.strictObject({
@@ -52,7 +55,7 @@ export const tableSchema = z.strictObject({
   /** Read a ReplacingMergeTree with FINAL so unmerged duplicates do not reach the cold tier. */
   final: z.boolean().default(false),
   dependsOn: z.array(identifier).default([]),
-  timeoutSeconds: positiveSeconds.default(600),
+  timeoutSeconds: positiveSeconds(DAY_SECONDS).default(600),
   /** Iceberg partition spec; defaults to `day(timestampColumn)`. */
   partitionBy: z.array(partitionField).optional(),
   /** What to do when ClickHouse gains columns the Iceberg table lacks. */
@@ -65,9 +68,9 @@ const retrySchema = z
   .strictObject({
     /** Retries after the first attempt, for retryable failures only. */
     retries: z.number().int().min(0).max(20).default(2),
-    minDelaySeconds: z.number().min(0).default(30),
-    maxDelaySeconds: z.number().min(0).default(120),
-    factor: z.number().min(1).default(2),
+    minDelaySeconds: z.number().min(0).max(3600).default(30),
+    maxDelaySeconds: z.number().min(0).max(3600).default(120),
+    factor: z.number().min(1).max(10).default(2),
     jitter: z.boolean().default(true),
   })
   .prefault({});
@@ -89,7 +92,11 @@ const watermarkStoreSchema = z
     /** Name of the environment variable holding the PostgreSQL connection URL. */
     urlEnv: z.string().default('COLDTIER_DATABASE_URL'),
     /** `running` rows older than this are reset to `failed` at start. */
-    staleRunningMinutes: z.number().positive().default(30),
+    staleRunningMinutes: z.number().positive().max(7 * 24 * 60).default(30),
+    /** A server that accepts the connection but does not complete the handshake within this fails as `timeout`. */
+    connectTimeoutSeconds: z.number().positive().max(300).default(10),
+    /** Longest one statement may run (server-side `statement_timeout`; the client gives up 5 s later). */
+    statementTimeoutSeconds: z.number().positive().max(3600).default(60),
   })
   .prefault({});
 
@@ -102,7 +109,7 @@ const sparkRunnerSchema = z.strictObject({
    */
   command: z.array(z.string()).min(1, { error: 'give the command to run, e.g. ["spark-submit", "job.py"]' }),
   /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
-  killGraceSeconds: positiveSeconds.default(10),
+  killGraceSeconds: positiveSeconds(3600).default(10),
   /** Extra environment for the job (names of variables to pass through from ours). */
   passEnv: z.array(z.string()).default([]),
 });
@@ -119,7 +126,7 @@ const embeddedRunnerSchema = z.strictObject({
   catalog: z.enum(['filesystem', 'sql']).default('filesystem'),
   /** The SQL catalog's `catalog_name` (the catalog name Spark or Trino are configured with). */
   catalogName: identifier.default('coldtier'),
-  targetFileSizeBytes: z.number().int().positive().default(128 * 1024 * 1024),
+  targetFileSizeBytes: z.number().int().positive().max(16 * 1024 ** 3).default(128 * 1024 * 1024),
 });
 
 /**
@@ -138,13 +145,21 @@ const thresholdsSchema = z
 export const configSchema = z
   .strictObject({
     scheduleMinutes: z.number().positive().max(24 * 60).default(15),
-    lateDataBufferMinutes: z.number().min(0).default(5),
+    lateDataBufferMinutes: z.number().min(0).max(7 * 24 * 60).default(5),
     /** Tables offloaded at once within a cycle. */
     concurrency: z.number().int().min(1).max(64).default(4),
     retry: retrySchema,
     clickhouse: clickhouseSchema,
     watermarkStore: watermarkStoreSchema,
-    runner: z.discriminatedUnion('kind', [sparkRunnerSchema, embeddedRunnerSchema]).prefault({ kind: 'embedded' }),
+    runner: z
+      .discriminatedUnion('kind', [sparkRunnerSchema, embeddedRunnerSchema], {
+        error: (issue) => {
+          const input = issue.input as unknown;
+          const kind = typeof input === 'object' && input !== null ? (input as { kind?: unknown }).kind : input;
+          return `unknown runner kind ${JSON.stringify(kind) ?? 'undefined'}: expected "spark" or "embedded"`;
+        },
+      })
+      .prefault({ kind: 'embedded' }),
     tables: z.array(tableSchema).min(1, { error: 'configure at least one table' }),
     thresholds: thresholdsSchema,
   })
@@ -165,7 +180,7 @@ export const configSchema = z
         if (!names.includes(dep)) {
           ctx.addIssue({ code: 'custom', path: ['tables', i, 'dependsOn', j], message: `unknown table ${JSON.stringify(dep)}` });
         } else if (dep === names[i]) {
-          ctx.addIssue({ code: 'custom', path: ['tables', i, 'dependsOn', j], message: 'a table cannot depend on itself' });
+          ctx.addIssue({ code: 'custom', path: ['tables', i, 'dependsOn', j], message: `a table cannot depend on itself (${JSON.stringify(dep)})` });
         }
       });
       if (table.columns !== 'all') {

@@ -1,5 +1,5 @@
-import { LAYERS } from '../config/index.js';
-import type { Layer, TableConfig } from '../config/index.js';
+import { LAYERS } from '../config/schema.js';
+import type { Layer, TableConfig } from '../config/schema.js';
 import { OffloadError, UnknownTableError } from '../errors.js';
 
 /** The tables' dependencies resolved and checked for cycles. */

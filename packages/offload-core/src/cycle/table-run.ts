@@ -27,6 +27,7 @@ export interface CycleContext {
   readonly lateDataBufferMinutes: number;
   readonly leaseOwner: string;
   readonly leaseTtlMs: number;
+  readonly isOwnerGone: (owner: string) => boolean;
   readonly newRunId: () => string;
   readonly sleep: Sleep;
   readonly random: () => number;
@@ -68,7 +69,7 @@ export async function runTable(ctx: CycleContext, table: TableConfig): Promise<T
   const startedAt = ctx.clock.now();
   let lease: Lease;
   try {
-    lease = await ctx.store.acquireLease(table.name, ctx.leaseOwner, ctx.leaseTtlMs);
+    lease = await acquireOrReclaim(ctx, table);
   } catch (error) {
     if (error instanceof LeaseUnavailableError) return skipTable(ctx, table, 'lease_held', error.message);
     return failTable(ctx, table, { runId, window: null, error, attempts: 0, startedAt });
@@ -95,6 +96,18 @@ export async function runTable(ctx: CycleContext, table: TableConfig): Promise<T
     await ctx.store.releaseLease(current).catch((error: unknown) => {
       ctx.logger.warn('lease release failed; it lapses at its expiry', { table: table.name, error: messageOf(error) });
     });
+  }
+}
+
+/** The table's lease; one held by an owner proven dead (`isOwnerGone`) is taken over at once. */
+async function acquireOrReclaim(ctx: CycleContext, table: TableConfig): Promise<Lease> {
+  try {
+    return await ctx.store.acquireLease(table.name, ctx.leaseOwner, ctx.leaseTtlMs);
+  } catch (error) {
+    const holder = error instanceof LeaseUnavailableError ? error.holder : undefined;
+    if (holder === undefined || !ctx.isOwnerGone(holder)) throw error;
+    ctx.logger.warn('taking over the lease of a process that is gone', { table: table.name, owner: holder });
+    return ctx.store.acquireLease(table.name, ctx.leaseOwner, ctx.leaseTtlMs, { takeOverFrom: holder });
   }
 }
 

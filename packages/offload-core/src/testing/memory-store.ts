@@ -17,6 +17,7 @@ import {
   unknownTable,
 } from '../watermark/rules.js';
 import type {
+  AcquireLeaseOptions,
   CycleQuery,
   CycleRecord,
   Lease,
@@ -91,12 +92,12 @@ export class InMemoryWatermarkStore implements WatermarkStore {
     return [...this.#rows.values()].sort((a, b) => (a.table < b.table ? -1 : a.table > b.table ? 1 : 0));
   }
 
-  async acquireLease(table: string, owner: string, ttlMs: number): Promise<Lease> {
+  async acquireLease(table: string, owner: string, ttlMs: number, options: AcquireLeaseOptions = {}): Promise<Lease> {
     assertTtl(ttlMs);
     const now = this.#clock.now();
     const held = this.#leases.get(table);
-    if (held && isLeaseLive(held.expiresAt, now) && held.owner !== owner) {
-      throw new LeaseUnavailableError(table, held.owner);
+    if (held && isLeaseLive(held.expiresAt, now) && held.owner !== owner && held.owner !== options.takeOverFrom) {
+      throw new LeaseUnavailableError(table, held.owner, held.expiresAt);
     }
     const lease: Lease = { table, owner, token: (held?.token ?? 0n) + 1n, expiresAt: new Date(now.getTime() + ttlMs) };
     this.#leases.set(table, lease);

@@ -1,3 +1,4 @@
+import { sqlCatalogDdl } from '../iceberg/catalog/sql.js';
 import { quotePostgres } from '../identifiers/identifiers.js';
 import { inTransaction } from './pg-client.js';
 import type { PgPool, PgQueryable } from './pg-client.js';
@@ -90,6 +91,15 @@ export const WATERMARK_MIGRATIONS: readonly WatermarkMigration[] = Object.freeze
         tables_skipped integer NOT NULL CHECK (tables_skipped >= 0)
       );
       CREATE INDEX offload_cycles_started ON ${s}.offload_cycles (started_at DESC)`,
+  },
+  {
+    version: 5,
+    name: 'create_iceberg_sql_catalog',
+    // The tables of `runner.catalog: sql`, beside the watermarks so the
+    // snapshot and the watermark commit in one transaction. Created for every
+    // store: two empty tables cost nothing, and switching catalogs later
+    // needs no second migration step.
+    sql: (s: string) => sqlCatalogDdl(s),
   },
 ]);
 

@@ -34,6 +34,7 @@ import {
   unknownTable,
 } from './rules.js';
 import type {
+  AcquireLeaseOptions,
   CycleQuery,
   CycleRecord,
   Lease,
@@ -111,7 +112,7 @@ export class PostgresWatermarkStore implements WatermarkStore {
     return result.rows.map(readWatermark);
   }
 
-  async acquireLease(table: string, owner: string, ttlMs: number): Promise<Lease> {
+  async acquireLease(table: string, owner: string, ttlMs: number, options: AcquireLeaseOptions = {}): Promise<Lease> {
     assertTtl(ttlMs);
     const now = this.#clock.now();
     const expiresAt = new Date(now.getTime() + ttlMs);
@@ -120,12 +121,12 @@ export class PostgresWatermarkStore implements WatermarkStore {
       `INSERT INTO ${this.#leases} AS l (table_name, owner, token, expires_at) VALUES ($1, $2, 1, $3::timestamptz)
        ON CONFLICT (table_name) DO UPDATE
          SET owner = EXCLUDED.owner, token = l.token + 1, expires_at = EXCLUDED.expires_at
-         WHERE l.expires_at <= $4::timestamptz OR l.owner = EXCLUDED.owner
+         WHERE l.expires_at <= $4::timestamptz OR l.owner = EXCLUDED.owner OR l.owner = $5
        RETURNING token::text AS token`,
-      [table, owner, instant(expiresAt), instant(now)],
+      [table, owner, instant(expiresAt), instant(now), options.takeOverFrom ?? null],
     );
     const row = result.rows[0];
-    if (!row) throw new LeaseUnavailableError(table, await this.#liveHolder(table, now));
+    if (!row) throw await this.#unavailable(table, now);
     return { table, owner, token: BigInt(row.token), expiresAt };
   }
 
@@ -138,7 +139,7 @@ export class PostgresWatermarkStore implements WatermarkStore {
        WHERE table_name = $1 AND token = $2::bigint AND expires_at > $4::timestamptz`,
       [lease.table, lease.token.toString(), instant(expiresAt), instant(now)],
     );
-    if (!result.rowCount) throw new LeaseUnavailableError(lease.table, await this.#liveHolder(lease.table, now));
+    if (!result.rowCount) throw await this.#unavailable(lease.table, now);
     return { ...lease, expiresAt };
   }
 
@@ -340,11 +341,12 @@ export class PostgresWatermarkStore implements WatermarkStore {
     return row.outcome;
   }
 
-  async #liveHolder(table: string, now: Date): Promise<string | undefined> {
-    const result = await this.#pool.query<{ owner: string }>(
-      `SELECT owner FROM ${this.#leases} WHERE table_name = $1 AND expires_at > $2::timestamptz`,
+  async #unavailable(table: string, now: Date): Promise<LeaseUnavailableError> {
+    const result = await this.#pool.query<{ owner: string; expires_at: string }>(
+      `SELECT owner, ${microsColumn('expires_at', 'expires_at')} FROM ${this.#leases} WHERE table_name = $1 AND expires_at > $2::timestamptz`,
       [table, instant(now)],
     );
-    return result.rows[0]?.owner;
+    const row = result.rows[0];
+    return new LeaseUnavailableError(table, row?.owner, readInstant(row?.expires_at ?? null) ?? undefined);
   }
 }

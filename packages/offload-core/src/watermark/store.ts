@@ -101,6 +101,11 @@ export interface RunQuery {
   readonly limit?: number;
 }
 
+export interface AcquireLeaseOptions {
+  /** An owner known to be dead whose live lease may be taken over. */
+  readonly takeOverFrom?: string;
+}
+
 /**
  * Where watermarks, leases and run history live. Implementations:
  * `PostgresWatermarkStore` (production) and `InMemoryWatermarkStore`
@@ -112,8 +117,14 @@ export interface WatermarkStore {
   get(table: string): Promise<WatermarkState | undefined>;
   list(): Promise<readonly WatermarkState[]>;
 
-  /** Takes the table's lease or throws `LeaseUnavailableError` if another live lease holds it. */
-  acquireLease(table: string, owner: string, ttlMs: number): Promise<Lease>;
+  /**
+   * Takes the table's lease or throws `LeaseUnavailableError` (with the
+   * holder and its expiry) if another live lease holds it. With
+   * `options.takeOverFrom`, a live lease held by exactly that owner is taken
+   * over too: the caller has proven that owner dead (same host, process
+   * gone). The token still grows, so the dead owner's writes stay fenced.
+   */
+  acquireLease(table: string, owner: string, ttlMs: number, options?: AcquireLeaseOptions): Promise<Lease>;
   /** Extends a lease still held; throws `LeaseUnavailableError` if it was lost. */
   renewLease(lease: Lease, ttlMs: number): Promise<Lease>;
   /** Gives the lease up; a no-op if it was already taken over. */

@@ -28,22 +28,29 @@ export interface SqlCatalogOptions {
   readonly clock?: Clock;
 }
 
-// The tables exactly as Iceberg's JdbcCatalog creates them (schema V0; a V1
-// catalog adds `iceberg_type`, which this catalog fills when present).
-const CREATE_TABLES = `
-CREATE TABLE IF NOT EXISTS iceberg_tables (
+/**
+ * The catalog's tables exactly as Iceberg's JdbcCatalog creates them (schema
+ * V0; a V1 catalog adds `iceberg_type`, which this catalog fills when
+ * present), in `schema` (already quoted) or, without it, on the search path.
+ * `IF NOT EXISTS`: Spark may have created them first.
+ */
+export function sqlCatalogDdl(schema?: string): string {
+  const q = schema === undefined ? '' : `${schema}.`;
+  return `
+CREATE TABLE IF NOT EXISTS ${q}iceberg_tables (
   catalog_name VARCHAR(255) NOT NULL,
   table_namespace VARCHAR(255) NOT NULL,
   table_name VARCHAR(255) NOT NULL,
   metadata_location VARCHAR(1000),
   previous_metadata_location VARCHAR(1000),
   PRIMARY KEY (catalog_name, table_namespace, table_name));
-CREATE TABLE IF NOT EXISTS iceberg_namespace_properties (
+CREATE TABLE IF NOT EXISTS ${q}iceberg_namespace_properties (
   catalog_name VARCHAR(255) NOT NULL,
   namespace VARCHAR(255) NOT NULL,
   property_key VARCHAR(255),
   property_value VARCHAR(1000),
   PRIMARY KEY (catalog_name, namespace, property_key));`;
+}
 
 const METADATA_FILE = /\/(\d+)-[0-9a-f-]+\.metadata\.json$/;
 
@@ -74,9 +81,13 @@ export class SqlCatalog implements Catalog {
     this.#clock = options.clock ?? systemClock;
   }
 
-  /** Creates the catalog tables if absent (idempotent). */
+  /**
+   * Creates the catalog tables if absent (idempotent). Coldtier's own
+   * scheduler does not call this: its `migrate` creates them (watermark
+   * migration 5), under the migrations' advisory lock.
+   */
   async initialize(): Promise<void> {
-    await this.#pool.query(CREATE_TABLES);
+    await this.#pool.query(sqlCatalogDdl());
     this.#hasTypeColumn = undefined;
   }
 

@@ -1,9 +1,9 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { mkdir, rename, rm, statfs } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
-import { OffloadError } from '../../errors.js';
+import { OffloadError, messageOf } from '../../errors.js';
 import { quoteClickHouse } from '../../identifiers/index.js';
 import type { QualifiedName } from '../../identifiers/index.js';
 import { silentLogger } from '../../logger.js';
@@ -15,7 +15,7 @@ import type { ClickHouseColumn } from '../schema-mapping/evolve.js';
 import type { DataFile } from '../spec/data-file.js';
 import { QUANTILE_STEPS, nextStep, planPartitions, stepRange } from './file-plan.js';
 import type { FileRange } from './file-plan.js';
-import { ParquetWriteError, WindowPlan } from './window-plan.js';
+import { DiskFullError, ParquetWriteError, WindowPlan } from './window-plan.js';
 import type { WindowPartition, WriteWindowRequest } from './window-plan.js';
 import { QueryParams, atOrBeforeCursor } from './window-sql.js';
 
@@ -192,8 +192,10 @@ export class ClickHouseParquetSource {
         splitOffsets: m.splitOffsets,
       };
     } catch (cause) {
+      // Before the partial file is removed: it is what filled the disk.
+      const full = await diskFull(request.table.name, dir, cause);
       await rm(temporary, { force: true });
-      throw this.wrap(plan, `writing ${path} failed`, cause);
+      throw full ?? this.wrap(plan, `writing ${path} failed`, cause);
     }
   }
 
@@ -211,6 +213,26 @@ export class ClickHouseParquetSource {
     const { stream } = await this.client.exec({ query: `${select} FORMAT Parquet`, query_params: params.values, ...common });
     await pipeline(stream, createWriteStream(path), ...(signal ? [{ signal }] : []));
   }
+}
+
+/** Free bytes below which a failed write is taken for a full disk. */
+const NEARLY_FULL_BYTES = 1024 * 1024;
+
+/**
+ * The failure as `disk full` when it is one: an `ENOSPC` in its causes, or a
+ * device left (nearly) without space. The second covers ClickHouse writing
+ * the file itself: on a full disk it may end the file early without an
+ * error, and the failure seen is only a truncated Parquet file.
+ */
+async function diskFull(table: string, dir: string, cause: unknown): Promise<DiskFullError | undefined> {
+  let e: unknown = cause;
+  for (let depth = 0; typeof e === 'object' && e !== null && depth < 10; depth++, e = (e as { cause?: unknown }).cause) {
+    if ((e as { code?: unknown }).code === 'ENOSPC') return new DiskFullError(table, `writing under ${dir}: ${messageOf(e)}`, { cause });
+  }
+  const free = await statfs(dir).then((s) => s.bavail * s.bsize, () => undefined);
+  if (free === undefined || free >= NEARLY_FULL_BYTES) return undefined;
+  // The truncated file's own error (missing PAR1 magic) stays in `cause`: it would send the operator the wrong way.
+  return new DiskFullError(table, `${free} bytes left on the device of ${dir}; the data file written there ended early`, { cause });
 }
 
 /** The columns of a ClickHouse table in definition order, as the mapping needs them. */

@@ -48,6 +48,14 @@ export class ParquetWriteError extends OffloadError {
   }
 }
 
+/** Writing a data file ran out of space; carries `code: 'ENOSPC'` like the filesystem error it stands for. Not retryable. */
+export class DiskFullError extends ParquetWriteError {
+  readonly code = 'ENOSPC';
+  constructor(table: string, message: string, options: { cause?: unknown } = {}) {
+    super(table, `disk full (ENOSPC): ${message}`, { ...options, retryable: false });
+  }
+}
+
 /** One Iceberg partition the window touches. */
 export interface WindowPartition {
   readonly values: readonly PartitionValue[];

@@ -33,6 +33,11 @@ function isConnectionError(error: unknown): boolean {
   });
 }
 
+/** The first error in the chain that says the disk is full, if any. */
+export function diskFullError(error: unknown): unknown {
+  return chain(error).find((e) => (e as { code?: unknown }).code === 'ENOSPC');
+}
+
 /**
  * Maps a failure of an in-process offload to the job error types. What the
  * runner's caller did wins: a failure while `signal` is aborted is the abort
@@ -49,6 +54,12 @@ export function classifyEmbeddedFailure(table: string, error: unknown, signal: A
     return new JobFailedError(table, 'process_error', `Offload aborted: ${table} (job stopped)`, { retryable: false, cause: signal.reason });
   }
   const detail = messageOf(error);
+  const full = diskFullError(error);
+  if (full !== undefined) {
+    // The operator must free space; a retry a few seconds later would fail the same way.
+    const inner = messageOf(full);
+    return new JobFailedError(table, 'process_error', `Offload failed: ${table} (disk full): ${detail.includes(inner) ? detail : `${detail}: ${inner}`}`, { retryable: false, cause: error });
+  }
   if (isConnectionError(error)) {
     return new JobFailedError(table, 'connection', `Offload failed: ${table} (connection error): ${detail}`, { retryable: true, cause: error });
   }
