@@ -19,7 +19,7 @@ describe('generated Grafana dashboard', () => {
     expect(JSON.parse(renderGrafanaDashboard())).toEqual(JSON.parse(JSON.stringify(dashboard)));
   });
 
-  it('has the nine panels of the monitoring guide, in its order', () => {
+  it('has the nine panels of the monitoring guide, in its order, then the TTL headroom', () => {
     expect(dashboard.panels.map((panel) => [panel.id, panel.type, panel.title])).toEqual([
       [1, 'gauge', 'Offload Lag'],
       [2, 'stat', 'Success Rate (30m)'],
@@ -30,6 +30,7 @@ describe('generated Grafana dashboard', () => {
       [7, 'timeseries', 'Error Rate (errors/minute)'],
       [8, 'timeseries', 'Throughput Quantiles (p50, p90, p99)'],
       [9, 'timeseries', 'Cycle Status Distribution'],
+      [10, 'timeseries', 'TTL Headroom'],
     ]);
     for (const panel of dashboard.panels) {
       expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
@@ -52,6 +53,7 @@ describe('generated Grafana dashboard', () => {
     expect(steps(2)).toEqual([{ color: 'red', value: null }, { color: 'yellow', value: 95 }, { color: 'green', value: 99.5 }]);
     expect(steps(6)).toEqual([{ color: 'green', value: null }, { color: 'yellow', value: 60 }, { color: 'red', value: 300 }]);
     expect(steps(4)).toEqual([{ color: 'red', value: null }, { color: 'green', value: 10_000 }]);
+    expect(steps(10)).toEqual([{ color: 'red', value: null }, { color: 'yellow', value: 7_200 }, { color: 'green', value: 86_400 }]);
   });
 
   it('takes its colours from the threshold table', () => {

@@ -57,6 +57,12 @@ export const tableSchema = z.strictObject({
   partitionBy: z.array(partitionField).optional(),
   /** What to do when ClickHouse gains columns the Iceberg table lacks. */
   onSchemaChange: z.enum(['evolve', 'fail']).default('fail'),
+  /**
+   * `stop-merges`: run `SYSTEM STOP TTL MERGES` on the source while its TTL
+   * headroom is below the critical bound, and `SYSTEM START TTL MERGES` once
+   * the offload caught up (needs the `SYSTEM TTL MERGES` grant).
+   */
+  ttlGuard: z.enum(['off', 'stop-merges']).default('off'),
 });
 
 export type TableConfigInput = z.input<typeof tableSchema>;
@@ -133,6 +139,17 @@ export const configSchema = z
     watermarkStore: watermarkStoreSchema,
     runner: z.discriminatedUnion('kind', [sparkRunnerSchema, embeddedRunnerSchema]).prefault({ kind: 'embedded' }),
     tables: z.array(tableSchema).min(1, { error: 'configure at least one table' }),
+    /**
+     * Changes to the alert thresholds (`@coldtier/offload-diagnostics`'
+     * `ThresholdOptions` without the schedule): `overrides` for every table,
+     * `tables.<name>` for one. Checked against the threshold table when used.
+     */
+    thresholds: z
+      .strictObject({
+        overrides: z.record(z.string(), z.unknown()).optional(),
+        tables: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+      })
+      .optional(),
   })
   .superRefine((config, ctx) => {
     const names = config.tables.map((t) => t.name ?? t.source.split('.')[1]!);
@@ -141,6 +158,11 @@ export const configSchema = z
         ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table name ${JSON.stringify(name)}` });
       }
     });
+    for (const name of Object.keys(config.thresholds?.tables ?? {})) {
+      if (!names.includes(name)) {
+        ctx.addIssue({ code: 'custom', path: ['thresholds', 'tables', name], message: `unknown table ${JSON.stringify(name)}: expected one of ${names.join(', ')}` });
+      }
+    }
     config.tables.forEach((table, i) => {
       table.dependsOn.forEach((dep, j) => {
         if (!names.includes(dep)) {

@@ -39,7 +39,7 @@ const statusColour = (status: string, color: string) => ({
   properties: [{ id: 'color', value: { mode: 'fixed', fixedColor: color } }],
 });
 
-/** The nine panels of the monitoring guide, in its order. */
+/** The nine panels of the monitoring guide, in its order, then Coldtier's TTL headroom. */
 function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
   const on = (name: string, ...matchers: readonly string[]) => selector(name, [eq('job', job), ...matchers]);
   const windows = ruleWindows(set.scheduleMinutes);
@@ -160,6 +160,18 @@ function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
       height: 8,
       defaults: bars('normal'),
       overrides: [statusColour('success', 'green'), statusColour('partial', 'yellow'), statusColour('failed', 'red')],
+    },
+    {
+      type: 'timeseries',
+      title: 'TTL Headroom',
+      description: 'Time until ClickHouse may delete, by its row TTL, the oldest row not yet in Iceberg; no line for tables without TTL or with nothing waiting.',
+      unit: 's',
+      steps: thresholdSteps(set.get('ttlHeadroom')),
+      // +Inf (nothing waiting) cannot be drawn; such a table simply has no point.
+      queries: [{ expr: `min by (table) (${on(METRIC_NAMES.ttlHeadroomSeconds)} < +Inf)`, legend: '{{table}}' }],
+      width: 24,
+      height: 8,
+      defaults: { ...lines('dashed'), min: 0 },
     },
   ];
 }
