@@ -7,11 +7,12 @@ import { dashboard, rules } from '../commands/rules.js';
 import { run } from '../commands/run.js';
 import { start } from '../commands/start.js';
 import { status } from '../commands/status.js';
+import { view } from '../commands/view.js';
 import { appVersion } from '../runtime/version.js';
 import { UsageError } from './args.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 
-const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate };
+const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate, view };
 
 const HELP = `Usage: coldtier <command> [options]
 
@@ -26,6 +27,7 @@ Commands:
   reconcile   compare a table with its Iceberg copy and repair its watermark
   rules       print the Prometheus alerting and recording rules (YAML)
   dashboard   print the Grafana dashboard (JSON)
+  view        print or create the ClickHouse view over both tiers (<table>_all)
   migrate     create or upgrade the watermark store's schema
 
 Without --config every command uses the embedded single-machine setup under

@@ -1,6 +1,7 @@
 import { renderGrafanaDashboard, renderPrometheusRules } from '@coldtier/offload-diagnostics';
 import { COMMON_HELP, COMMON_OPTIONS, parse } from '../cli/args.js';
 import { openApp, type Command } from '../cli/io.js';
+import { appThresholds } from '../runtime/boundary.js';
 
 const RULES_HELP = `Usage: coldtier rules [options] > iceberg-offload-rules.yml
 
@@ -30,7 +31,7 @@ export const rules: Command = async (argv, io) => {
   const app = await openApp(values, io, 'rules');
   io.out(
     renderPrometheusRules({
-      scheduleMinutes: app.config.scheduleMinutes,
+      thresholds: appThresholds(app.config),
       ...(values.job === undefined ? {} : { job: values.job }),
       ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
     }),
@@ -45,7 +46,7 @@ export const dashboard: Command = async (argv, io) => {
     return 0;
   }
   const app = await openApp(values, io, 'dashboard');
-  const text = renderGrafanaDashboard({ scheduleMinutes: app.config.scheduleMinutes, ...(values.job === undefined ? {} : { job: values.job }) });
+  const text = renderGrafanaDashboard({ thresholds: appThresholds(app.config), ...(values.job === undefined ? {} : { job: values.job }) });
   io.out(text.endsWith('\n') ? text : `${text}\n`);
   return 0;
 };
