@@ -1,3 +1,5 @@
+import { mkdtemp } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
 import { createTempDir, createTestDatabase, type TempDir, type TestDatabase } from '@coldtier/test-support';
@@ -199,6 +201,42 @@ describe('coldtier rules and dashboard', () => {
     const dashboard = await coldtier(['dashboard', '--config', config], { env });
     expect(dashboard.code).toBe(0);
     expect(JSON.parse(dashboard.stdout)).toMatchObject({ uid: 'iceberg-offload', title: 'Iceberg Offload Pipeline' });
+  });
+
+  it("apply the config file's per-table threshold overrides to the alerts and the dashboard alike", async () => {
+    const path = await writeFakeSparkConfig(
+      await mkdtemp(join(dir.path, 'thresholds-')),
+      'thresholds:\n  tables:\n    bronze_trades_kraken: { durationForVolume: { acceptable: 250 }, lag: { acceptable: 45, critical: 60 } }\n',
+    );
+    const rules = await coldtier(['rules', '--config', path]);
+    expect(rules.stderr).toBe('');
+    const alerts = (parseYaml(rules.stdout) as { groups: { rules: { alert?: string; expr: string }[] }[] }).groups[1]!.rules;
+    const expr = (name: string) => alerts.find((r) => r.alert === name)!.expr;
+    expect(expr('IcebergOffloadThroughputLow')).toMatch(/table="bronze_trades_kraken"\}.* > 250 and /);
+    expect(expr('IcebergOffloadThroughputLow')).toMatch(/table!~"bronze_trades_kraken"\}.* > 100 and /);
+    expect(expr('IcebergOffloadLagCritical')).toContain('offload_lag_minutes{job="iceberg-scheduler",table="bronze_trades_kraken"} > 60');
+    const dashboard = await coldtier(['dashboard', '--config', path]);
+    const lag = (JSON.parse(dashboard.stdout) as { panels: { title: string; fieldConfig: { overrides: unknown[] } }[] }).panels.find((p) => p.title === 'Offload Lag')!;
+    expect(lag.fieldConfig.overrides).toEqual([
+      {
+        matcher: { id: 'byName', options: 'bronze_trades_kraken' },
+        properties: [{ id: 'thresholds', value: { mode: 'absolute', steps: [{ color: 'green', value: null }, { color: 'yellow', value: 45 }, { color: 'red', value: 60 }] } }],
+      },
+    ]);
+  });
+
+  it.each([
+    ['an unknown threshold', 'thresholds:\n  tables:\n    bronze_trades_kraken: { lagg: { critical: 5 } }\n', /thresholds\.tables\.bronze_trades_kraken\.lagg: unknown threshold "lagg"/],
+    ['a table that is not configured', 'thresholds:\n  tables:\n    nope: { lag: { critical: 5 } }\n', /thresholds\.tables\.nope: unknown table "nope"/],
+    ['a bound that is not a number', 'thresholds:\n  overrides: { lag: { critical: soon } }\n', /thresholds\.overrides\.lag\.critical: expected a finite number/],
+    ['bounds out of order', 'thresholds:\n  overrides: { lag: { acceptable: 40, critical: 35 } }\n', /thresholds\.overrides\.lag\.acceptable: acceptable 40 is worse than critical 35/],
+  ])('refuse %s in the config, naming the key, for every command', async (_, extra, pattern) => {
+    const path = await writeFakeSparkConfig(await mkdtemp(join(dir.path, 'bad-thresholds-')), extra);
+    for (const command of ['rules', 'dashboard', 'status']) {
+      const result = await coldtier([command, '--config', path], { env });
+      expect(result.code).toBe(2);
+      expectOneLineError(result.stderr, pattern);
+    }
   });
 
   it('fail with one line for an unreadable config', async () => {

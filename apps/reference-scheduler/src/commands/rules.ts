@@ -1,12 +1,12 @@
 import { renderGrafanaDashboard, renderPrometheusRules } from '@coldtier/offload-diagnostics';
 import { COMMON_HELP, COMMON_OPTIONS, parse } from '../cli/args.js';
 import { openApp, type Command } from '../cli/io.js';
-import { appThresholds } from '../runtime/boundary.js';
 
 const RULES_HELP = `Usage: coldtier rules [options] > iceberg-offload-rules.yml
 
 Prints the Prometheus recording and alerting rules (the reference's alert
-names, thresholds for the configured schedule) as a rule file.
+names; thresholds for the configured schedule with the config file's
+\`thresholds\` overrides, per table where given) as a rule file.
 
 Options:
       --job NAME             Prometheus job scraping the scheduler (default iceberg-scheduler)
@@ -16,7 +16,7 @@ ${COMMON_HELP}`;
 const DASHBOARD_HELP = `Usage: coldtier dashboard [options] > iceberg-offload.json
 
 Prints the Grafana dashboard "Iceberg Offload Pipeline" (uid iceberg-offload)
-as JSON for the configured schedule, ready to import.
+as JSON, coloured by the same thresholds as \`coldtier rules\`, ready to import.
 
 Options:
       --job NAME             Prometheus job scraping the scheduler (default iceberg-scheduler)
@@ -31,7 +31,7 @@ export const rules: Command = async (argv, io) => {
   const app = await openApp(values, io, 'rules');
   io.out(
     renderPrometheusRules({
-      thresholds: appThresholds(app.config),
+      thresholds: app.thresholds,
       ...(values.job === undefined ? {} : { job: values.job }),
       ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
     }),
@@ -46,7 +46,7 @@ export const dashboard: Command = async (argv, io) => {
     return 0;
   }
   const app = await openApp(values, io, 'dashboard');
-  const text = renderGrafanaDashboard({ thresholds: appThresholds(app.config), ...(values.job === undefined ? {} : { job: values.job }) });
+  const text = renderGrafanaDashboard({ thresholds: app.thresholds, ...(values.job === undefined ? {} : { job: values.job }) });
   io.out(text.endsWith('\n') ? text : `${text}\n`);
   return 0;
 };

@@ -2,12 +2,14 @@ import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { bronzeTableDdl, loadConfigFile, messageOf, migrate, OffloadError, PostgresWatermarkStore, quoteClickHouse } from '@coldtier/offload-core';
 import type { Logger, OffloadConfig } from '@coldtier/offload-core';
+import type { ThresholdSet } from '@coldtier/offload-diagnostics';
 import { startEmbeddedPostgres } from '../embedded/pglite.js';
 import { openClickHouse } from './clickhouse.js';
 import { EMBEDDED_DATABASE, embeddedConfig, stateLayout, type StateLayout } from './embedded-config.js';
 import { openPool, type AppPool } from './pg.js';
 import { assertSchemaCurrent } from './schema-check.js';
 import { lockStateDir } from './state-lock.js';
+import { configuredThresholds } from './thresholds.js';
 
 /** How a command chose its setup. */
 export interface SetupFlags {
@@ -28,6 +30,8 @@ export const DEFAULT_STATE_DIR = '.coldtier';
  */
 export class App {
   readonly config: OffloadConfig;
+  /** The alert and dashboard thresholds: the catalog with the config's `thresholds`, validated at load. */
+  readonly thresholds: ThresholdSet;
   readonly logger: Logger;
   /** The embedded state directory, or `null` when running from a config file. */
   readonly layout: StateLayout | null;
@@ -39,8 +43,9 @@ export class App {
   #pool: Promise<AppPool> | undefined;
   #clickhouse: Promise<ClickHouseClient> | undefined;
 
-  private constructor(config: OffloadConfig, logger: Logger, layout: StateLayout | null, command: string, embeddedDefault: boolean) {
+  private constructor(config: OffloadConfig, logger: Logger, layout: StateLayout | null, command: string, embeddedDefault: boolean, source?: string) {
     this.config = config;
+    this.thresholds = configuredThresholds(config, source);
     this.logger = logger;
     this.layout = layout;
     this.embeddedDefault = embeddedDefault;
@@ -52,7 +57,7 @@ export class App {
       const config = await loadConfigFile(flags.config, env);
       const scheduled = flags.intervalSeconds === undefined ? config : { ...config, scheduleMinutes: flags.intervalSeconds / 60 };
       const layout = config.clickhouse.url === 'embedded' ? stateLayout(resolve(flags.stateDir ?? DEFAULT_STATE_DIR)) : null;
-      return new App(scheduled, logger, layout, flags.command, false);
+      return new App(scheduled, logger, layout, flags.command, false, flags.config);
     }
     const layout = stateLayout(resolve(flags.stateDir ?? DEFAULT_STATE_DIR));
     return new App(embeddedConfig(layout, flags.intervalSeconds), logger, layout, flags.command, true);

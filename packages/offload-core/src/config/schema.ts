@@ -128,6 +128,19 @@ const embeddedRunnerSchema = z.strictObject({
   targetFileSizeBytes: z.number().int().positive().default(128 * 1024 * 1024),
 });
 
+/**
+ * Alert and dashboard thresholds changed from the seeds' catalog: `overrides`
+ * for the deployment, `tables.<name>` per table. Bounds are checked by
+ * @coldtier/offload-diagnostics (`resolveThresholds`), which owns the catalog;
+ * here only the shape and the table names.
+ */
+const thresholdsSchema = z
+  .strictObject({
+    overrides: z.record(z.string(), z.unknown()).optional(),
+    tables: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
+  })
+  .optional();
+
 export const configSchema = z
   .strictObject({
     scheduleMinutes: z.number().positive().max(24 * 60).default(15),
@@ -139,30 +152,20 @@ export const configSchema = z
     watermarkStore: watermarkStoreSchema,
     runner: z.discriminatedUnion('kind', [sparkRunnerSchema, embeddedRunnerSchema]).prefault({ kind: 'embedded' }),
     tables: z.array(tableSchema).min(1, { error: 'configure at least one table' }),
-    /**
-     * Changes to the alert thresholds (`@coldtier/offload-diagnostics`'
-     * `ThresholdOptions` without the schedule): `overrides` for every table,
-     * `tables.<name>` for one. Checked against the threshold table when used.
-     */
-    thresholds: z
-      .strictObject({
-        overrides: z.record(z.string(), z.unknown()).optional(),
-        tables: z.record(z.string(), z.record(z.string(), z.unknown())).optional(),
-      })
-      .optional(),
+    thresholds: thresholdsSchema,
   })
   .superRefine((config, ctx) => {
     const names = config.tables.map((t) => t.name ?? t.source.split('.')[1]!);
+    for (const table of Object.keys(config.thresholds?.tables ?? {})) {
+      if (!names.includes(table)) {
+        ctx.addIssue({ code: 'custom', path: ['thresholds', 'tables', table], message: `unknown table ${JSON.stringify(table)}: expected one of ${names.join(', ')}` });
+      }
+    }
     names.forEach((name, i) => {
       if (names.indexOf(name) !== i) {
         ctx.addIssue({ code: 'custom', path: ['tables', i, 'name'], message: `duplicate table name ${JSON.stringify(name)}` });
       }
     });
-    for (const name of Object.keys(config.thresholds?.tables ?? {})) {
-      if (!names.includes(name)) {
-        ctx.addIssue({ code: 'custom', path: ['thresholds', 'tables', name], message: `unknown table ${JSON.stringify(name)}: expected one of ${names.join(', ')}` });
-      }
-    }
     config.tables.forEach((table, i) => {
       table.dependsOn.forEach((dep, j) => {
         if (!names.includes(dep)) {
