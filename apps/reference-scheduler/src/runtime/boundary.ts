@@ -1,19 +1,7 @@
 import { BoundaryViews, OffloadError, TtlGuard, TtlMonitor, ttlHeadroomSeconds } from '@coldtier/offload-core';
-import type { OffloadConfig, TableConfig, TtlGuardEvent, TtlProbe, WatermarkSource } from '@coldtier/offload-core';
-import { resolveThresholds, type ThresholdOverrides, type ThresholdSet } from '@coldtier/offload-diagnostics';
+import type { TableConfig, TtlGuardEvent, TtlProbe, WatermarkSource } from '@coldtier/offload-core';
 import type { App } from './app.js';
 import { createCatalog } from './runner.js';
-
-/** The threshold table with the config's `thresholds` applied, for the configured schedule. */
-export function appThresholds(config: OffloadConfig): ThresholdSet {
-  const { overrides, tables } = config.thresholds ?? {};
-  return resolveThresholds({
-    scheduleMinutes: config.scheduleMinutes,
-    // Shapes are checked by resolveThresholds, which names every bad key.
-    ...(overrides === undefined ? {} : { overrides: overrides as ThresholdOverrides }),
-    ...(tables === undefined ? {} : { tables: tables as Record<string, ThresholdOverrides> }),
-  });
-}
 
 /** Probes every table's TTL against the store's watermarks. */
 export async function openTtlMonitor(app: App, watermarks: WatermarkSource): Promise<TtlMonitor> {
@@ -24,9 +12,8 @@ export async function openTtlMonitor(app: App, watermarks: WatermarkSource): Pro
 export async function openTtlGuard(app: App, onEvent: (event: TtlGuardEvent) => void): Promise<TtlGuard | null> {
   const guarded = app.config.tables.filter((t) => t.ttlGuard === 'stop-merges');
   if (guarded.length === 0) return null;
-  const thresholds = appThresholds(app.config);
   const tables = guarded.map((table) => {
-    const threshold = thresholds.get('ttlHeadroom', table.name);
+    const threshold = app.thresholds.get('ttlHeadroom', table.name);
     return { table, bounds: { criticalSeconds: threshold.critical ?? 0, resumeSeconds: threshold.acceptable ?? threshold.critical ?? 0 } };
   });
   return new TtlGuard({ client: await app.clickhouse(), tables, username: app.config.clickhouse.username, logger: app.logger, onEvent });
