@@ -126,6 +126,17 @@ describe('TTL headroom on the live daemon (ClickHouse HTTP test server, stalled 
       daemon.child.kill('SIGTERM');
       await daemon.exited;
     }
+    // The CLI beside it shows the same headroom: about half an hour for binance, none for kraken (no TTL).
+    const status = await coldtier(['status', '--config', config], { env });
+    expect(status.code, status.stderr).toBe(0);
+    expect(status.stdout).toMatch(/^TABLE +LAYER +STATUS +WATERMARK +LAG \(min\) +TTL HEADROOM/);
+    expect(status.stdout).toMatch(/^bronze_trades_binance .* 2\dm \d+s /m);
+    expect(status.stdout).toMatch(/^bronze_trades_kraken +bronze +failed +- +[\d.]+ +- /m);
+    const diagnose = await coldtier(['diagnose', '--config', config, '--json'], { env });
+    expect(diagnose.code, diagnose.stderr).toBe(0);
+    const report = JSON.parse(diagnose.stdout) as { ttl: { table: string; headroomSeconds: number; rules: string[]; guard: string }[] };
+    expect(report.ttl).toMatchObject([{ table: 'bronze_trades_binance', rules: ['toDateTime(exchange_timestamp) + toIntervalHour(1)'], guard: 'stop-merges' }]);
+    expect(report.ttl[0]!.headroomSeconds).toBeLessThan(1800);
   });
 
   it('coldtier view prints and creates the view over both tiers, and names an unknown table', { timeout: 120_000 }, async () => {
