@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedClickHouse, type EmbeddedClickHouse } from '@coldtier/test-support';
-import { INITIAL_CURSOR, TtlMonitor, parseConfig, parseMicros, probeTtl, type Cursor, type TableConfig } from '../src/index.js';
+import { INITIAL_CURSOR, TtlMonitor, parseConfig, parseMicros, probeTtl, silentLogger, type Cursor, type TableConfig } from '../src/index.js';
 import { InMemoryWatermarkStore } from '../src/testing/index.js';
 
 let ch: EmbeddedClickHouse;
@@ -69,5 +69,22 @@ describe('TTL probe on ClickHouse', () => {
       ['with_ttl', seconds('2099-01-09T09:00:00Z')],
       ['no_ttl', null],
     ]);
+  });
+
+  it('keeps the last probe of a table it cannot probe, and says so once', async () => {
+    const store = new InMemoryWatermarkStore();
+    await store.ensureTables(['with_ttl', 'gone']);
+    const gone = parseConfig({ tables: [{ source: 'k2.gone', target: 'cold.gone', layer: 'bronze', timestampColumn: 'ts', sequenceColumn: 'seq' }] }).tables[0]!;
+    await ch.client.command({ query: 'CREATE TABLE k2.gone AS k2.with_ttl' });
+    await ch.client.command({ query: "INSERT INTO k2.gone VALUES ('2099-03-01 00:00:00', 1, 1)" });
+    const warnings: string[] = [];
+    const logger = { ...silentLogger, warn: (message: string) => warnings.push(message) };
+    const monitor = new TtlMonitor({ client: ch.client, tables: [withTtl, gone], watermarks: store, logger });
+    const before = await monitor.probe();
+    await ch.client.command({ query: 'DROP TABLE k2.gone' });
+    const after = [await monitor.probe(), await monitor.probe()];
+    expect(after[1]).toEqual(before.map((p) => ({ ...p, probedAt: expect.any(Number) })));
+    expect(after[1]!.find((p) => p.table === 'gone')?.pendingDeleteAt).toBe(seconds('2099-03-08T00:00:00Z'));
+    expect(warnings).toEqual(['TTL headroom of gone not probed, using the last probe']);
   });
 });

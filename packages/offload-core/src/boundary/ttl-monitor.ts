@@ -26,14 +26,16 @@ export interface TtlMonitorOptions {
 /**
  * Probes every configured table's TTL against its committed watermark. A
  * table whose probe fails keeps its last known probe (its deadline is an
- * instant, so the headroom computed from it keeps falling) and the failure
- * is logged; concurrent callers share one round of probes.
+ * instant, so the headroom computed from it keeps falling); the failure is
+ * logged once, and the recovery; concurrent callers share one round of probes.
  */
 export class TtlMonitor {
   readonly #options: TtlMonitorOptions;
   readonly #logger: Logger;
   readonly #columns = new Map<string, CursorColumns>();
   readonly #last = new Map<string, TtlProbe>();
+  /** Tables whose last probe failed: a failure is logged when it starts, not at every scrape. */
+  readonly #failing = new Set<string>();
   #running: Promise<readonly TtlProbe[]> | undefined;
 
   constructor(options: TtlMonitorOptions) {
@@ -65,8 +67,12 @@ export class TtlMonitor {
         this.#columns.set(table.name, columns);
         const watermark = cursors.get(table.name) ?? INITIAL_CURSOR;
         this.#last.set(table.name, await probeTtl({ client: this.#options.client, table, columns, watermark, signal }));
+        if (this.#failing.delete(table.name)) this.#logger.info(`TTL headroom of ${table.name} probed again`, { table: table.name });
       } catch (error) {
-        this.#logger.warn(`TTL headroom of ${table.name} not probed, using the last probe`, { table: table.name, error: messageOf(error) });
+        if (!this.#failing.has(table.name)) {
+          this.#logger.warn(`TTL headroom of ${table.name} not probed, using the last probe`, { table: table.name, error: messageOf(error) });
+        }
+        this.#failing.add(table.name);
       }
     }
     return this.#options.tables.flatMap((t) => this.#last.get(t.name) ?? []);
