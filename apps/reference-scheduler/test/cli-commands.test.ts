@@ -32,7 +32,9 @@ interface StatusJson {
 
 async function statusJson(): Promise<StatusJson> {
   const result = await coldtier(['status', '--config', config, '--json'], { env });
-  expect(result.stderr).toBe('');
+  // The fake-Spark setup has no ClickHouse: status answers from the store and says the TTL headroom was not probed.
+  expect(result.stderr).not.toContain('coldtier status:');
+  expect(result.stderr).toContain('TTL headroom of bronze_trades_binance not probed');
   expect(result.code).toBe(0);
   return JSON.parse(result.stdout) as StatusJson;
 }
@@ -253,12 +255,14 @@ describe('coldtier rules and dashboard', () => {
   it("apply the config file's per-table threshold overrides to the alerts and the dashboard alike", async () => {
     const path = await writeFakeSparkConfig(
       await mkdtemp(join(dir.path, 'thresholds-')),
-      'thresholds:\n  tables:\n    bronze_trades_kraken: { durationForVolume: { acceptable: 250 }, lag: { acceptable: 45, critical: 60 } }\n',
+      'thresholds:\n  tables:\n    bronze_trades_kraken: { durationForVolume: { acceptable: 250 }, ttlHeadroom: { acceptable: 7200, critical: 600 }, lag: { acceptable: 45, critical: 60 } }\n',
     );
     const rules = await coldtier(['rules', '--config', path]);
     expect(rules.stderr).toBe('');
     const alerts = (parseYaml(rules.stdout) as { groups: { rules: { alert?: string; expr: string }[] }[] }).groups[1]!.rules;
     const expr = (name: string) => alerts.find((r) => r.alert === name)!.expr;
+    expect(expr('IcebergOffloadTTLDataAtRisk')).toContain('offload_ttl_headroom_seconds{job="iceberg-scheduler",table="bronze_trades_kraken"} < 600');
+    expect(expr('IcebergOffloadTTLDataAtRisk')).toContain('offload_ttl_headroom_seconds{job="iceberg-scheduler",table!~"bronze_trades_kraken"} < 7200');
     expect(expr('IcebergOffloadThroughputLow')).toMatch(/table="bronze_trades_kraken"\}.* > 250 and /);
     expect(expr('IcebergOffloadThroughputLow')).toMatch(/table!~"bronze_trades_kraken"\}.* > 100 and /);
     expect(expr('IcebergOffloadLagCritical')).toContain('offload_lag_minutes{job="iceberg-scheduler",table="bronze_trades_kraken"} > 60');

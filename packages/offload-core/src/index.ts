@@ -81,6 +81,35 @@ export type {
 export { checkCursorUniqueness, checkSourceColumns, sourceColumnIssues } from './source/index.js';
 export type { CursorUniqueness, CursorUniquenessOptions, DuplicateCursor } from './source/index.js';
 export { offloadLagMinutes } from './watermark/lag.js';
+
+export {
+  parseTtlDeleteRules,
+  ttlHeadroomSeconds,
+  probeTtl,
+  TtlMonitor,
+  TtlGuard,
+  ttlGuardDecision,
+  boundaryViewName,
+  boundaryViewSql,
+  icebergTableFunction,
+  BoundaryViews,
+} from './boundary/index.js';
+export type {
+  TtlDeleteRule,
+  TtlProbe,
+  TtlProbeRequest,
+  TtlMonitorOptions,
+  WatermarkSource,
+  GuardedTable,
+  TtlGuardAction,
+  TtlGuardBounds,
+  TtlGuardEvent,
+  TtlGuardOptions,
+  TtlMergesState,
+  BoundaryViewSpec,
+  IcebergTableRef,
+  BoundaryViewsOptions,
+} from './boundary/index.js';
 export { PostgresWatermarkStore } from './watermark/postgres-store.js';
 export type { PostgresWatermarkStoreOptions } from './watermark/postgres-store.js';
 export { migrate, pendingMigrations, WATERMARK_MIGRATIONS, DEFAULT_WATERMARK_SCHEMA } from './watermark/migrations.js';

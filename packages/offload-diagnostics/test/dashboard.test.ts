@@ -19,7 +19,7 @@ describe('generated Grafana dashboard', () => {
     expect(JSON.parse(renderGrafanaDashboard())).toEqual(JSON.parse(JSON.stringify(dashboard)));
   });
 
-  it('has the panels of the monitoring guide, in its order, and the duration for volume the throughput alert reads', () => {
+  it('has the panels of the monitoring guide, in its order, the duration for volume the throughput alert reads, then the TTL headroom', () => {
     expect(dashboard.panels.map((panel) => [panel.id, panel.type, panel.title])).toEqual([
       [1, 'gauge', 'Offload Lag'],
       [2, 'stat', 'Success Rate (30m)'],
@@ -31,6 +31,7 @@ describe('generated Grafana dashboard', () => {
       [8, 'timeseries', 'Error Rate (errors/minute)'],
       [9, 'timeseries', 'Throughput Quantiles (p50, p90, p99)'],
       [10, 'timeseries', 'Cycle Status Distribution'],
+      [11, 'timeseries', 'TTL Headroom'],
     ]);
     for (const panel of dashboard.panels) {
       expect(panel.gridPos.x + panel.gridPos.w).toBeLessThanOrEqual(24);
@@ -50,7 +51,7 @@ describe('generated Grafana dashboard', () => {
     }
   });
 
-  it('colours lag, success rate, cycle duration and duration for volume where the alerts fire', () => {
+  it('colours lag, success rate, cycle duration duration for volume and TTL headroom where the alerts fire', () => {
     expect(steps(1)).toEqual([{ color: 'green', value: null }, { color: 'yellow', value: 20 }, { color: 'red', value: 30 }]);
     expect(steps(2)).toEqual([{ color: 'red', value: null }, { color: 'yellow', value: 90 }, { color: 'green', value: 95 }]);
     expect(steps(7)).toEqual([{ color: 'green', value: null }, { color: 'yellow', value: 300 }, { color: 'red', value: 600 }]);
@@ -58,6 +59,7 @@ describe('generated Grafana dashboard', () => {
     // Rows/s is not judged on its own: a small batch would always read red.
     expect(steps(4)).toEqual([{ color: 'green', value: null }]);
     expect(steps(9)).toEqual([{ color: 'green', value: null }]);
+    expect(steps(11)).toEqual([{ color: 'red', value: null }, { color: 'yellow', value: 7_200 }, { color: 'green', value: 86_400 }]);
   });
 
   it('takes its colours from the threshold table, per table where a table has an override', () => {

@@ -49,14 +49,14 @@ afterAll(async () => {
 describe('generated Prometheus rules', () => {
   it('pass promtool check rules', async () => {
     const run = await promtool(['check', 'rules', RULES_FILE], dir.path);
-    expect(run.output).toContain('SUCCESS: 12 rules found');
+    expect(run.output).toContain('SUCCESS: 14 rules found');
     expect(run.code, run.output).toBe(0);
   });
 
   it('pass promtool check rules with per-table overrides on a 30-minute schedule', async () => {
     const thresholds = resolveThresholds({
       scheduleMinutes: 30,
-      tables: { ohlcv_1d: { watermarkAge: { critical: 90_000 }, lag: { acceptable: 1500, critical: 1600 } } },
+      tables: { ohlcv_1d: { watermarkAge: { critical: 90_000 }, lag: { acceptable: 1500, critical: 1600 }, ttlHeadroom: { acceptable: 600, critical: 120 } } },
     });
     await writeFile(join(dir.path, 'overridden.yml'), renderPrometheusRules({ thresholds }));
     const run = await promtool(['check', 'rules', 'overridden.yml'], dir.path);

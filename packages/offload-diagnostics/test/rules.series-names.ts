@@ -39,6 +39,8 @@ export async function queryableSeriesNames(): Promise<ReadonlySet<string>> {
   metrics.lastBatchDurationSeconds.set({ table: 'bronze_trades_binance' }, 12);
   metrics.cycleDurationSeconds.observe(12);
   metrics.lastCycleDurationSeconds.set(12);
+  metrics.ttlHeadroomSeconds.set({ table: 'bronze_trades_binance' }, 600_000);
+  metrics.ttlGuardActionsTotal.inc({ table: 'bronze_trades_binance', action: 'stop', outcome: 'done' });
   const text = await metrics.registry.metrics();
   const scraped = text
     .split('\n')

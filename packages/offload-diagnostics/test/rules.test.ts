@@ -28,6 +28,8 @@ describe('generated rules keep the reference contract', () => {
       ['IcebergOffloadLagElevated', 'warning', '10m'],
       ['IcebergOffloadThroughputLow', 'warning', '5m'],
       ['IcebergOffloadCycleSlow', 'warning', '10m'],
+      ['IcebergOffloadTTLDataAtRisk', 'critical', '5m'],
+      ['IcebergOffloadTTLHeadroomLow', 'warning', '15m'],
     ]);
     expect(ALERT_NAMES).toEqual(seen.map(([name]) => name));
     for (const rule of alertsOf()) {

@@ -13,7 +13,7 @@ export {
 export type { MetricName } from './names.js';
 
 export { createOffloadMetrics } from './metrics.js';
-export type { OffloadMetrics, OffloadMetricsOptions, MetricsTable, QuantileWindow } from './metrics.js';
+export type { OffloadMetrics, OffloadMetricsOptions, MetricsTable, QuantileWindow, TtlSource } from './metrics.js';
 export type { FreshnessTracker, LagSource } from './freshness.js';
 export { recordOffloadEvents } from './recorder.js';
 

@@ -1,5 +1,5 @@
-import { ConfigError, JOB_ERROR_TYPES, silentLogger, systemClock } from '@coldtier/offload-core';
-import type { Clock, ConfigIssue, Layer, Logger } from '@coldtier/offload-core';
+import { ConfigError, JOB_ERROR_TYPES, messageOf, silentLogger, systemClock, ttlHeadroomSeconds } from '@coldtier/offload-core';
+import type { Clock, ConfigIssue, Layer, Logger, TtlProbe } from '@coldtier/offload-core';
 import { Counter, Gauge, Histogram, Registry, Summary } from 'prom-client';
 import { FreshnessTracker } from './freshness.js';
 import type { LagSource } from './freshness.js';
@@ -15,6 +15,11 @@ import {
 export interface MetricsTable {
   readonly name: string;
   readonly layer: Layer;
+}
+
+/** Read at every scrape for `offload_ttl_headroom_seconds`; usually a `TtlMonitor`. */
+export interface TtlSource {
+  probe(): Promise<readonly TtlProbe[]>;
 }
 
 /** The sliding window `offload_rows_per_second` quantiles are computed over. */
@@ -41,6 +46,8 @@ export interface OffloadMetricsOptions {
   readonly clock?: Clock;
   /** Read at every scrape to recompute lag and watermark age; usually the `WatermarkStore`. */
   readonly lagSource?: LagSource;
+  /** Read at every scrape for the TTL headroom; without it the gauge has no series. */
+  readonly ttlSource?: TtlSource;
   readonly logger?: Logger;
   /** Default: four cycles (one hour at 15 minutes) in four sub-windows. */
   readonly rowsPerSecondWindow?: QuantileWindow;
@@ -67,6 +74,9 @@ export interface OffloadMetrics {
   readonly lastBatchDurationSeconds: Gauge<'table'>;
   /** Incremented by the scheduler when a tick finds a cycle still running. */
   readonly skippedTicksTotal: Counter;
+  readonly ttlHeadroomSeconds: Gauge<'table'>;
+  /** Incremented by the TTL guard for each action it takes or is refused. */
+  readonly ttlGuardActionsTotal: Counter<'table' | 'action' | 'outcome'>;
   /** Per-table last success and watermark advance, which lag is computed from. */
   readonly freshness: FreshnessTracker;
 }
@@ -106,7 +116,9 @@ export function createOffloadMetrics(options: OffloadMetricsOptions): OffloadMet
   const clock = options.clock ?? systemClock;
   const startTime = options.startTime ?? clock.now();
   const names = options.tables.map((t) => t.name);
-  const freshness = new FreshnessTracker(names, startTime, options.lagSource, options.logger ?? silentLogger);
+  const logger = options.logger ?? silentLogger;
+  const freshness = new FreshnessTracker(names, startTime, options.lagSource, logger);
+  const ttlSource = options.ttlSource;
   const window = options.rowsPerSecondWindow ?? { maxAgeSeconds: 4 * options.scheduleMinutes * 60, ageBuckets: 4 };
 
   const metrics: OffloadMetrics = {
@@ -206,6 +218,34 @@ export function createOffloadMetrics(options: OffloadMetricsOptions): OffloadMet
     skippedTicksTotal: new Counter({
       name: METRIC_NAMES.skippedTicksTotal,
       help: 'Scheduler ticks skipped because the previous cycle was still running',
+      registers,
+    }),
+    ttlHeadroomSeconds: new Gauge({
+      name: METRIC_NAMES.ttlHeadroomSeconds,
+      help: 'Seconds until ClickHouse may delete, by its row TTL, the oldest row not yet in Iceberg (+Inf: none waiting)',
+      labelNames: ['table'],
+      registers,
+      async collect() {
+        if (!ttlSource) return;
+        let probes: readonly TtlProbe[];
+        try {
+          probes = await ttlSource.probe();
+        } catch (error) {
+          logger.warn('offload metrics: TTL headroom not probed', { error: messageOf(error) });
+          return;
+        }
+        const now = clock.now();
+        this.reset();
+        for (const probe of probes) {
+          const headroom = ttlHeadroomSeconds(probe, now);
+          if (headroom !== null) this.set({ table: probe.table }, headroom);
+        }
+      },
+    }),
+    ttlGuardActionsTotal: new Counter({
+      name: METRIC_NAMES.ttlGuardActionsTotal,
+      help: 'TTL guard actions on source tables by action (stop, start) and outcome (done, refused, failed)',
+      labelNames: ['table', 'action', 'outcome'],
       registers,
     }),
   };

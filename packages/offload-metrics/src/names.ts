@@ -45,6 +45,14 @@ export const METRIC_NAMES = {
    * running (cycles never overlap; this says how often one would have).
    */
   skippedTicksTotal: 'offload_skipped_ticks_total',
+  /**
+   * Added: seconds until ClickHouse may delete, by its row TTL, the oldest
+   * row not yet in Iceberg; `+Inf` when none is waiting, absent for tables
+   * without row TTL. Recomputed at every scrape.
+   */
+  ttlHeadroomSeconds: 'offload_ttl_headroom_seconds',
+  /** Added: `ttlGuard: stop-merges` actions by table, action (stop, start) and outcome (done, refused, failed). */
+  ttlGuardActionsTotal: 'offload_ttl_guard_actions_total',
 } as const;
 
 export type MetricName = (typeof METRIC_NAMES)[keyof typeof METRIC_NAMES];

@@ -7,12 +7,13 @@ import { dashboard, rules } from '../commands/rules.js';
 import { run } from '../commands/run.js';
 import { start } from '../commands/start.js';
 import { status } from '../commands/status.js';
+import { view } from '../commands/view.js';
 import { appVersion } from '../runtime/version.js';
 import { forwardIfDaemon } from './beside-daemon.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { reportError } from './report.js';
 
-const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate, 'clean-orphans': cleanOrphans };
+const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate, 'clean-orphans': cleanOrphans, view };
 
 const HELP = `Usage: coldtier <command> [options]
 
@@ -27,6 +28,7 @@ Commands:
   reconcile   compare a table with its Iceberg copy and repair its watermark
   rules       print the Prometheus alerting and recording rules (YAML)
   dashboard   print the Grafana dashboard (JSON)
+  view        print or create the ClickHouse view over both tiers (<table>_all)
   migrate     create or upgrade the watermark store's schema
   clean-orphans  delete data files of runs that never committed
 

@@ -1,6 +1,7 @@
 import { formatDiagnosticReport, runDiagnostics } from '@coldtier/offload-diagnostics';
 import { COMMON_HELP, COMMON_OPTIONS, parse, parsePositive, UsageError } from '../cli/args.js';
 import { openApp, type Command } from '../cli/io.js';
+import { formatTtlSection, openTtlMonitor, tableTtls } from '../runtime/boundary.js';
 
 const HELP = `Usage: coldtier diagnose [options]
 
@@ -8,7 +9,8 @@ Runs the performance runbook's diagnosis against the live systems: cycle and
 table durations from the store's history, source volume per hour, host and
 ClickHouse resources, network round trips, slow queries, part counts and
 watermark ages (the embedded engine has no network or query log to measure);
-then names the runbook scenario and its actions. Exit code 0 whatever the
+then names the runbook scenario and its actions, and the TTL headroom of
+every source with a row TTL. Exit code 0 whatever the
 verdict (read it from --json in scripts).
 
 Options:
@@ -30,7 +32,8 @@ export const diagnose: Command = async (argv, io) => {
     const clickhouse = await app.clickhouse();
     const engine = app.config.clickhouse.url === 'embedded' ? 'embedded' : 'server';
     const report = await runDiagnostics({ clickhouse, store, tables: app.config.tables, thresholds: app.thresholds, hours, engine, logger: app.logger });
-    io.out(values.json ? `${JSON.stringify(report, null, 2)}\n` : `${formatDiagnosticReport(report)}\n`);
+    const ttl = tableTtls(app.config.tables, await (await openTtlMonitor(app, store)).probe(), new Date());
+    io.out(values.json ? `${JSON.stringify({ ...report, ttl }, null, 2)}\n` : `${formatDiagnosticReport(report)}\n\n${formatTtlSection(ttl)}\n`);
     return 0;
   } finally {
     await app.close();

@@ -5,6 +5,8 @@ import type { MetricsServer, RouteResponse } from '@coldtier/offload-metrics';
 import { TradeGenerator } from '../embedded/generator.js';
 import { CycleScheduler } from '../scheduler/index.js';
 import type { App } from './app.js';
+import { openBoundaryViews, openTtlGuard, openTtlMonitor, tableTtls, type TableTtl } from './boundary.js';
+import { startBoundaryUpkeep } from './boundary-upkeep.js';
 import { openCycles } from './cycle.js';
 import { summarizeCycle, tableStatuses } from './table-status.js';
 import { appVersion } from './version.js';
@@ -37,8 +39,18 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
   const { config, logger } = app;
   const intervalMs = config.scheduleMinutes * 60_000;
   const { orchestrator, events, store } = await openCycles(app, options.env);
-  const metrics = createOffloadMetrics({ tables: config.tables, version: appVersion(), scheduleMinutes: config.scheduleMinutes, lagSource: store, logger });
+  const monitor = await openTtlMonitor(app, store);
+  const metrics = createOffloadMetrics({
+    tables: config.tables,
+    version: appVersion(),
+    scheduleMinutes: config.scheduleMinutes,
+    lagSource: store,
+    ttlSource: monitor,
+    logger,
+  });
   recordOffloadEvents(metrics, events);
+  const guard = await openTtlGuard(app, (e) => metrics.ttlGuardActionsTotal.inc({ table: e.table, action: e.action, outcome: e.outcome }));
+  const views = config.runner.kind === 'embedded' ? await openBoundaryViews(app) : null;
   const clickhouse = app.embeddedDefault ? await app.clickhouse() : undefined;
   const history: CycleReport[] = [];
   const scheduler = new CycleScheduler({
@@ -64,7 +76,7 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
   };
   const status = async (): Promise<RouteResponse> => ({
     status: 200,
-    body: await statusBody(config, store, scheduler, history),
+    body: await statusBody(config, store, scheduler, history, tableTtls(config.tables, await monitor.probe(), new Date())),
   });
 
   const server: MetricsServer = await startMetricsServer({
@@ -77,6 +89,13 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
   logger.info(`Metrics server started on ${server.url} (/metrics, /healthz, /status)`, { port: server.port });
 
   const generator = app.embeddedDefault && clickhouse ? embeddedGenerator(app, clickhouse, logger) : null;
+  const upkeep = startBoundaryUpkeep({
+    events,
+    tables: config.tables,
+    guard: guard && { guard, monitor, periodMs: Math.min(intervalMs, 60_000) },
+    views,
+    logger,
+  });
   try {
     await generator?.start();
     const stopped = new Promise<void>((resolve) => {
@@ -100,6 +119,7 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
     scheduler.start();
     await stopped;
   } finally {
+    await upkeep.stop();
     await generator?.stop();
     await server.close();
   }
@@ -107,13 +127,19 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
   return 0;
 }
 
-async function statusBody(config: OffloadConfig, store: WatermarkStore, scheduler: CycleScheduler, history: readonly CycleReport[]) {
+async function statusBody(
+  config: OffloadConfig,
+  store: WatermarkStore,
+  scheduler: CycleScheduler,
+  history: readonly CycleReport[],
+  ttls: readonly TableTtl[],
+) {
   const state = scheduler.state;
   return {
     version: appVersion(),
     intervalSeconds: config.scheduleMinutes * 60,
     scheduler: { ...state },
-    tables: tableStatuses(config.tables, await store.list(), new Date(), history.at(-1)),
+    tables: tableStatuses(config.tables, await store.list(), new Date(), history.at(-1), ttls),
     cycles: history.map(summarizeCycle).reverse(),
   };
 }

@@ -1,5 +1,6 @@
 import { INITIAL_CURSOR, cursorsEqual, formatMicros, offloadLagMinutes } from '@coldtier/offload-core';
 import type { CycleReport, TableConfig, TableOutcome, WatermarkState } from '@coldtier/offload-core';
+import { formatHeadroom, type TableTtl } from './boundary.js';
 
 /** One table's row in `coldtier status` and `/status`. */
 export interface TableStatus {
@@ -19,6 +20,8 @@ export interface TableStatus {
   readonly lastError: string | null;
   /** What this process's last cycle did with the table (only in the daemon's `/status`). */
   readonly lastOutcome?: OutcomeSummary;
+  /** TTL headroom of a source with row TTL, when ClickHouse was probed. */
+  readonly ttl?: TableTtl;
 }
 
 export interface OutcomeSummary {
@@ -63,13 +66,21 @@ export function summarizeCycle(report: CycleReport): CycleSummary {
 }
 
 /** The configured tables joined with their watermark rows; lag as `offload_lag_minutes` defines it. */
-export function tableStatuses(tables: readonly TableConfig[], states: readonly WatermarkState[], now: Date, last?: CycleReport): TableStatus[] {
+export function tableStatuses(
+  tables: readonly TableConfig[],
+  states: readonly WatermarkState[],
+  now: Date,
+  last?: CycleReport,
+  ttls: readonly TableTtl[] = [],
+): TableStatus[] {
   const byName = new Map(states.map((s) => [s.table, s]));
+  const ttlByName = new Map(ttls.map((t) => [t.table, t]));
   const outcomes = new Map(last?.tables.map((o) => [o.table, summarizeOutcome(o)]) ?? []);
   return tables.map((table) => {
     const state = byName.get(table.name);
     const moved = state !== undefined && !cursorsEqual(state.cursor, INITIAL_CURSOR);
     const outcome = outcomes.get(table.name);
+    const ttl = ttlByName.get(table.name);
     return {
       table: table.name,
       layer: table.layer,
@@ -84,19 +95,21 @@ export function tableStatuses(tables: readonly TableConfig[], states: readonly W
       lastSuccessfulRunAt: state?.lastSuccessfulRunAt?.toISOString() ?? null,
       lastError: state?.lastErrorMessage ?? null,
       ...(outcome ? { lastOutcome: outcome } : {}),
+      ...(ttl ? { ttl } : {}),
     };
   });
 }
 
 /** A fixed-width text table for terminals. */
 export function formatStatusTable(rows: readonly TableStatus[]): string {
-  const header = ['TABLE', 'LAYER', 'STATUS', 'WATERMARK', 'LAG (min)', 'FAILURES', 'LAST ROWS', 'LAST ERROR'];
+  const header = ['TABLE', 'LAYER', 'STATUS', 'WATERMARK', 'LAG (min)', 'TTL HEADROOM', 'FAILURES', 'LAST ROWS', 'LAST ERROR'];
   const body = rows.map((r) => [
     r.table,
     r.layer,
     r.status,
     r.watermark ?? '-',
     r.lagMinutes === null ? '-' : r.lagMinutes.toFixed(1),
+    r.ttl ? formatHeadroom(r.ttl.headroomSeconds) : '-',
     String(r.failureCount),
     String(r.lastRowCount),
     r.lastError === null ? '' : r.lastError.replace(/\s+/g, ' ').slice(0, 60),

@@ -60,6 +60,12 @@ export const tableSchema = z.strictObject({
   partitionBy: z.array(partitionField).optional(),
   /** What to do when ClickHouse gains columns the Iceberg table lacks. */
   onSchemaChange: z.enum(['evolve', 'fail']).default('fail'),
+  /**
+   * `stop-merges`: run `SYSTEM STOP TTL MERGES` on the source while its TTL
+   * headroom is below the critical bound, and `SYSTEM START TTL MERGES` once
+   * the offload caught up (needs the `SYSTEM TTL MERGES` grant).
+   */
+  ttlGuard: z.enum(['off', 'stop-merges']).default('off'),
 });
 
 export type TableConfigInput = z.input<typeof tableSchema>;

@@ -55,7 +55,7 @@ const plain = [{ color: 'green', value: null }] as const;
 /**
  * The monitoring guide's nine panels in its order, plus the batch duration
  * against the guide's targets for its volume, which the throughput alert
- * reads. Rows/s panels carry no thresholds: a small batch is never fast in
+ * reads, then Coldtier's TTL headroom. Rows/s panels carry no thresholds: a small batch is never fast in
  * rows/s, so colouring it would cry wolf.
  */
 function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
@@ -201,6 +201,18 @@ function panelSpecs(set: ThresholdSet, job: string): PanelSpec[] {
       height: 8,
       defaults: bars('normal'),
       overrides: [statusColour('success', 'green'), statusColour('partial', 'yellow'), statusColour('failed', 'red')],
+    },
+    {
+      type: 'timeseries',
+      title: 'TTL Headroom',
+      description: 'Time until ClickHouse may delete, by its row TTL, the oldest row not yet in Iceberg; no line for tables without TTL or with nothing waiting.',
+      unit: 's',
+      steps: thresholdSteps(set.get('ttlHeadroom')),
+      // +Inf (nothing waiting) cannot be drawn; such a table simply has no point.
+      queries: [{ expr: `min by (table) (${on(METRIC_NAMES.ttlHeadroomSeconds)} < +Inf)`, legend: '{{table}}' }],
+      width: 24,
+      height: 8,
+      defaults: { ...lines('dashed'), min: 0 },
     },
   ];
 }

@@ -4,7 +4,7 @@ import type { Threshold, ThresholdSet } from '../thresholds/index.js';
 import { crossing, durationForVolumeExpr, eq, perTable, promDuration, selector, type RuleWindows } from './promql.js';
 import { METRIC_NAMES, UP } from './series.js';
 
-/** The alert names of the reference: a public contract, never renamed. */
+/** The alert names of the reference and Coldtier's TTL alerts: a public contract, never renamed. */
 export const ALERT_NAMES = [
   'IcebergOffloadConsecutiveFailures',
   'IcebergOffloadLagCritical',
@@ -15,6 +15,8 @@ export const ALERT_NAMES = [
   'IcebergOffloadLagElevated',
   'IcebergOffloadThroughputLow',
   'IcebergOffloadCycleSlow',
+  'IcebergOffloadTTLDataAtRisk',
+  'IcebergOffloadTTLHeadroomLow',
 ] as const;
 
 export type AlertName = (typeof ALERT_NAMES)[number];
@@ -46,6 +48,7 @@ const RUNBOOKS = {
   performance: 'iceberg-offload-performance.md',
   watermark: 'iceberg-offload-watermark-recovery.md',
   scheduler: 'iceberg-scheduler-recovery.md',
+  ttl: 'iceberg-offload-ttl-headroom.md',
 } as const;
 
 function bound(threshold: Threshold, key: 'acceptable' | 'critical'): number {
@@ -187,6 +190,24 @@ export function alertSpecs(context: AlertContext): readonly AlertSpec[] {
       summary: 'Offload cycles are slow',
       description: `The last offload cycle took {{ $value | humanizeDuration }} (warning above ${showSeconds(cycle, 'acceptable')}).`,
       runbook: RUNBOOKS.performance,
+    },
+    {
+      name: 'IcebergOffloadTTLDataAtRisk',
+      severity: 'critical',
+      expr: perTable(set, 'ttlHeadroom', (m, t) => `${on(METRIC_NAMES.ttlHeadroomSeconds, ...m)} ${crossing(t)} ${bound(t, 'critical')}`),
+      for: '5m',
+      summary: 'ClickHouse TTL will soon delete rows of {{ $labels.table }} not yet in Iceberg',
+      description: `The oldest row of {{ $labels.table }} not yet offloaded expires in {{ $value | humanizeDuration }} (critical below ${showSeconds(set.get('ttlHeadroom'), 'critical')}): fix the offload or stop TTL merges on the source.`,
+      runbook: RUNBOOKS.ttl,
+    },
+    {
+      name: 'IcebergOffloadTTLHeadroomLow',
+      severity: 'warning',
+      expr: perTable(set, 'ttlHeadroom', (m, t) => `${on(METRIC_NAMES.ttlHeadroomSeconds, ...m)} ${crossing(t)} ${bound(t, 'acceptable')}`),
+      for: '15m',
+      summary: 'Offload of {{ $labels.table }} is falling behind its ClickHouse TTL',
+      description: `The oldest row of {{ $labels.table }} not yet offloaded expires in {{ $value | humanizeDuration }} (warning below ${showSeconds(set.get('ttlHeadroom'), 'acceptable')}).`,
+      runbook: RUNBOOKS.ttl,
     },
   ];
 }

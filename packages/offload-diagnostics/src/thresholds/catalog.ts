@@ -401,6 +401,19 @@ const DEFINITIONS: readonly ThresholdDefinition[] = [
     critical: 95,
     sources: [guide('SLO & Performance Targets', 'Availability | 99.9% | 99% | <95% | Monthly')],
   },
+  {
+    // The seeds name the risk but give no bound: a day leaves a working day
+    // to fix the offload, two hours to stop TTL merges before rows are lost.
+    id: 'ttlHeadroom',
+    title: 'TTL headroom',
+    description: 'Seconds until ClickHouse may delete, by its row TTL, the oldest row not yet offloaded to Iceberg.',
+    unit: 'seconds',
+    direction: 'below',
+    inclusive: false,
+    acceptable: 86_400,
+    critical: 7_200,
+    sources: [guide('IcebergOffloadConsecutiveFailures', 'Impact: Cold tier not updating; data loss risk if ClickHouse TTL triggers')],
+  },
 ];
 
 /** The catalog by id; `THRESHOLD_IDS` and this table are kept equal by a test. */

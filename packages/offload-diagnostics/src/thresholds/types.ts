@@ -37,6 +37,7 @@ export const THRESHOLD_IDS = [
   'networkLatency',
   'packetLoss',
   'availability',
+  'ttlHeadroom',
 ] as const;
 
 export type ThresholdId = (typeof THRESHOLD_IDS)[number];

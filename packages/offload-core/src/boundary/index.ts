@@ -1,0 +1,14 @@
+export { parseTtlDeleteRules } from './ttl-rules.js';
+export type { TtlDeleteRule } from './ttl-rules.js';
+export { ttlHeadroomSeconds } from './ttl-headroom.js';
+export type { TtlProbe } from './ttl-headroom.js';
+export { probeTtl } from './ttl-probe.js';
+export type { TtlProbeRequest } from './ttl-probe.js';
+export { TtlMonitor } from './ttl-monitor.js';
+export type { TtlMonitorOptions, WatermarkSource } from './ttl-monitor.js';
+export { TtlGuard, ttlGuardDecision } from './ttl-guard.js';
+export type { GuardedTable, TtlGuardAction, TtlGuardBounds, TtlGuardEvent, TtlGuardOptions, TtlMergesState } from './ttl-guard.js';
+export { boundaryViewName, boundaryViewSql, icebergTableFunction } from './view-sql.js';
+export type { BoundaryViewSpec, IcebergTableRef } from './view-sql.js';
+export { BoundaryViews } from './views.js';
+export type { BoundaryViewsOptions } from './views.js';
