@@ -33,12 +33,13 @@ describe('runbooks', () => {
     }
   });
 
-  it('cover the five runbooks of the monitoring guide', async () => {
+  it("cover the five runbooks of the monitoring guide and Coldtier's own", async () => {
     const names = (await readdir(RUNBOOKS)).filter((f) => f !== 'README.md').sort();
     expect(names).toEqual([
       'iceberg-offload-failure.md',
       'iceberg-offload-lag.md',
       'iceberg-offload-performance.md',
+      'iceberg-offload-ttl-headroom.md',
       'iceberg-offload-watermark-recovery.md',
       'iceberg-scheduler-recovery.md',
     ]);
