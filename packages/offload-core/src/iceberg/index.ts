@@ -89,7 +89,11 @@ export { SqlCatalog } from './catalog/sql.js';
 export type { SqlCatalogOptions } from './catalog/sql.js';
 
 export { fastAppend } from './transaction/fast-append.js';
-export type { FastAppendOptions, FastAppendResult, RetryPolicy } from './transaction/fast-append.js';
+export type { FastAppendOptions, FastAppendResult } from './transaction/fast-append.js';
+export { deleteAll, retryPolicyOf, runCommitLoop } from './transaction/commit-loop.js';
+export type { ActionPlan, CommitAction, CommitAttempt, CommitLoopOptions, CommitLoopResult, RetryPolicy } from './transaction/commit-loop.js';
+export { produceSnapshot } from './transaction/snapshot-producer.js';
+export type { ProducedSnapshot } from './transaction/snapshot-producer.js';
 export { mergePolicyOf } from './transaction/manifest-merge.js';
 export type { MergePolicy } from './transaction/manifest-merge.js';
 export { newSnapshotId } from './transaction/snapshot-id.js';

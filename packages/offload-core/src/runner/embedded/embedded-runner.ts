@@ -10,7 +10,7 @@ import type { DataFile } from '../../iceberg/spec/data-file.js';
 import type { Snapshot } from '../../iceberg/spec/snapshot.js';
 import { defaultSpec } from '../../iceberg/spec/table-metadata.js';
 import { fastAppend } from '../../iceberg/transaction/fast-append.js';
-import type { RetryPolicy as CommitRetryPolicy } from '../../iceberg/transaction/fast-append.js';
+import type { RetryPolicy as CommitRetryPolicy } from '../../iceberg/transaction/commit-loop.js';
 import { ClickHouseParquetSource, describeClickHouseColumns } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import type { ParquetExportMode, ParquetQueryClient, ParquetSourceTable } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import { silentLogger } from '../../logger.js';
