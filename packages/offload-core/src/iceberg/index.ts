@@ -93,6 +93,8 @@ export type { FastAppendOptions, FastAppendResult } from './transaction/fast-app
 export { deleteAll, retryPolicyOf, runCommitLoop } from './transaction/commit-loop.js';
 export type { ActionPlan, CommitAction, CommitAttempt, CommitLoopOptions, CommitLoopResult, RetryPolicy } from './transaction/commit-loop.js';
 export { produceSnapshot } from './transaction/snapshot-producer.js';
+export { GcDisabledError, expireSnapshots, snapshotsToExpire } from './transaction/expire-snapshots.js';
+export type { ExpireSnapshotsOptions, ExpireSnapshotsReport } from './transaction/expire-snapshots.js';
 export type { ProducedSnapshot } from './transaction/snapshot-producer.js';
 export { mergePolicyOf } from './transaction/manifest-merge.js';
 export type { MergePolicy } from './transaction/manifest-merge.js';
