@@ -1,8 +1,9 @@
 /**
  * Coldtier's native Iceberg (format v2) layer, laid out like iceberg-rust:
  * `spec/` is the pure data model with its readers and writers, `io/` the
- * storage, `catalog/` the catalogs, `transaction/` the fast append that
- * turns data files into a committed snapshot.
+ * storage, `catalog/` the catalogs, `transaction/` the actions (fast
+ * append, replace, expire) on one commit loop, `maintenance/` compaction
+ * and cleanup built from them.
  */
 export type {
   IcebergSchema,
@@ -58,7 +59,7 @@ export {
 export type { BoundPartitionField, PartitionField, PartitionSpec } from './spec/partition.js';
 export { UNSORTED_ORDER } from './spec/sort-order.js';
 export type { SortField, SortOrder } from './spec/sort-order.js';
-export { MAIN_BRANCH, appendSummary } from './spec/snapshot.js';
+export { MAIN_BRANCH, appendSummary, replaceSummary } from './spec/snapshot.js';
 export type { Snapshot, SnapshotOperation, SnapshotRef, SnapshotSummary } from './spec/snapshot.js';
 export {
   currentSchema,
@@ -95,6 +96,10 @@ export type { ActionPlan, CommitAction, CommitAttempt, CommitLoopOptions, Commit
 export { produceSnapshot } from './transaction/snapshot-producer.js';
 export { GcDisabledError, expireSnapshots, snapshotsToExpire } from './transaction/expire-snapshots.js';
 export type { ExpireSnapshotsOptions, ExpireSnapshotsReport } from './transaction/expire-snapshots.js';
+export { RewriteValidationError, rewriteFiles } from './transaction/rewrite-files.js';
+export type { RewriteFilesOptions, RewriteFilesResult } from './transaction/rewrite-files.js';
+export { ClickHouseFileRewriter, compactTable, compactionPolicyOf, planCompaction } from './maintenance/index.js';
+export type { CompactionGroup, CompactionOptions, CompactionPolicy, CompactionReport, DataFileRewriter } from './maintenance/index.js';
 export type { ProducedSnapshot } from './transaction/snapshot-producer.js';
 export { mergePolicyOf } from './transaction/manifest-merge.js';
 export type { MergePolicy } from './transaction/manifest-merge.js';
