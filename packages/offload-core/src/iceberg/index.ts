@@ -79,7 +79,7 @@ export { MANIFEST_FILE_SCHEMA, readManifestList, summarizePartitions, writeManif
 export type { FieldSummary, ManifestFile, ManifestListContext } from './spec/manifest-list.js';
 
 export { FileAlreadyExistsError } from './io/file-io.js';
-export type { FileIO } from './io/file-io.js';
+export type { FileIO, FileInfo } from './io/file-io.js';
 export { LocalFileIO, fileUri, localPath } from './io/local.js';
 
 export { CommitConflictError, CommitStateUnknownError, TableAlreadyExistsError, formatIdentifier } from './catalog/catalog.js';
@@ -97,9 +97,26 @@ export { produceSnapshot } from './transaction/snapshot-producer.js';
 export { GcDisabledError, expireSnapshots, snapshotsToExpire } from './transaction/expire-snapshots.js';
 export type { ExpireSnapshotsOptions, ExpireSnapshotsReport } from './transaction/expire-snapshots.js';
 export { RewriteValidationError, rewriteFiles } from './transaction/rewrite-files.js';
+export { rewriteManifests } from './transaction/rewrite-manifests.js';
+export type { RewriteManifestsOptions, RewriteManifestsResult } from './transaction/rewrite-manifests.js';
 export type { RewriteFilesOptions, RewriteFilesResult } from './transaction/rewrite-files.js';
-export { ClickHouseFileRewriter, compactTable, compactionPolicyOf, planCompaction } from './maintenance/index.js';
-export type { CompactionGroup, CompactionOptions, CompactionPolicy, CompactionReport, DataFileRewriter } from './maintenance/index.js';
+export {
+  ClickHouseFileRewriter,
+  DEFAULT_ORPHAN_GRACE_MS,
+  cleanOrphanFiles,
+  compactTable,
+  compactionPolicyOf,
+  planCompaction,
+} from './maintenance/index.js';
+export type {
+  CompactionGroup,
+  CompactionOptions,
+  CompactionPolicy,
+  CompactionReport,
+  DataFileRewriter,
+  OrphanCleanupOptions,
+  OrphanReport,
+} from './maintenance/index.js';
 export type { ProducedSnapshot } from './transaction/snapshot-producer.js';
 export { mergePolicyOf } from './transaction/manifest-merge.js';
 export type { MergePolicy } from './transaction/manifest-merge.js';

@@ -8,3 +8,5 @@ export { ClickHouseFileRewriter, compactTable } from './compaction.js';
 export type { CompactionOptions, CompactionReport, DataFileRewriter } from './compaction.js';
 export { compactionPolicyOf, planCompaction } from './compaction-plan.js';
 export type { CompactionGroup, CompactionPolicy } from './compaction-plan.js';
+export { DEFAULT_ORPHAN_GRACE_MS, cleanOrphanFiles } from './orphans.js';
+export type { OrphanCleanupOptions, OrphanReport } from './orphans.js';

@@ -56,6 +56,7 @@ export interface CommitAttempt {
 
 /** What an action makes of the freshly loaded table: the commit and what the caller gets back if it lands. */
 export interface ActionPlan<R> {
+  /** Empty when the action has nothing to change: then nothing is committed. */
   readonly updates: readonly TableUpdate[];
   readonly requirements: readonly TableRequirement[];
   readonly result: R;
@@ -124,6 +125,11 @@ export async function runCommitLoop<R>(
       const written: string[] = [];
       try {
         const plan = await action.plan(base, { number: attempt, track: (l) => written.push(l) });
+        if (plan.updates.length === 0) {
+          // Nothing to change: no new metadata version for a no-op.
+          abandon = false;
+          return { table: base, result: plan.result, attempts: attempt };
+        }
         const table = await catalog.commitTable(identifier, plan.requirements, plan.updates, plan.commit);
         abandon = false;
         logger.info(`iceberg ${action.name} committed`, { table: name, attempt });
