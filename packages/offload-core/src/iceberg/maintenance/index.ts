@@ -10,3 +10,5 @@ export { compactionPolicyOf, planCompaction } from './compaction-plan.js';
 export type { CompactionGroup, CompactionPolicy } from './compaction-plan.js';
 export { DEFAULT_ORPHAN_GRACE_MS, cleanOrphanFiles } from './orphans.js';
 export type { OrphanCleanupOptions, OrphanReport } from './orphans.js';
+export { MAINTENANCE_ACTIONS, maintainTable, tableStats } from './maintain.js';
+export type { ActionOutcome, MaintainOptions, MaintenanceAction, MaintenanceProgress, MaintenanceReport, TableStats } from './maintain.js';
