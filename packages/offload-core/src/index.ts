@@ -37,6 +37,7 @@ export { configSchema, tableSchema, LAYERS, parseConfig, loadConfigFile, formatP
 export type {
   ConfigInput,
   EmbeddedRunnerConfig,
+  MaintenanceConfig,
   Layer,
   OffloadConfig,
   PartitionField,
@@ -137,6 +138,8 @@ export type { DependencyGraph } from './cycle/graph.js';
 export { CycleOrchestrator, runCycle, cycleStatus } from './cycle/orchestrator.js';
 export type { OrchestratorOptions, CycleOptions } from './cycle/orchestrator.js';
 export { backoffDelayMs } from './cycle/retry.js';
+export { runTableMaintenance } from './maintenance/index.js';
+export type { TableMaintenanceOptions, TableMaintenanceResult } from './maintenance/index.js';
 export type { Sleep } from './cycle/retry.js';
 export { OffloadEvents } from './cycle/events.js';
 export type { OffloadEvent, OffloadEventType, OffloadEventListener } from './cycle/events.js';
@@ -187,6 +190,16 @@ export {
   describeClickHouseColumns,
   ParquetWriteError,
   PARQUET_OUTPUT_SETTINGS,
+  ClickHouseFileRewriter,
+  MAINTENANCE_ACTIONS,
+  maintainTable,
+  tableStats,
+  compactTable,
+  expireSnapshots,
+  rewriteManifests,
+  cleanOrphanFiles,
+  GcDisabledError,
+  RewriteValidationError,
 } from './iceberg/index.js';
 export type {
   Catalog,
@@ -218,6 +231,17 @@ export type {
   ParquetExportMode,
   ParquetQueryClient,
   WrittenWindow,
+  ActionOutcome,
+  DataFileRewriter,
+  MaintainOptions,
+  MaintenanceAction,
+  MaintenanceProgress,
+  MaintenanceReport,
+  TableStats,
+  CompactionReport,
+  ExpireSnapshotsReport,
+  OrphanReport,
+  RewriteManifestsResult,
 } from './iceberg/index.js';
 
 export { reconcile, ClickHouseDataReader, ReconcileError, MAX_RANGES } from './reconcile/index.js';

@@ -3,6 +3,7 @@ import { backfill } from '../commands/backfill.js';
 import { diagnose } from '../commands/diagnose.js';
 import { migrate } from '../commands/migrate.js';
 import { reconcile } from '../commands/reconcile.js';
+import { maintain } from '../commands/maintain.js';
 import { dashboard, rules } from '../commands/rules.js';
 import { run } from '../commands/run.js';
 import { start } from '../commands/start.js';
@@ -11,7 +12,7 @@ import { appVersion } from '../runtime/version.js';
 import { UsageError } from './args.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 
-const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate };
+const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, maintain, rules, dashboard, migrate };
 
 const HELP = `Usage: coldtier <command> [options]
 
@@ -24,6 +25,7 @@ Commands:
   status      watermark, lag and last outcome of every table
   diagnose    the performance runbook's diagnosis (--json for the full report)
   reconcile   compare a table with its Iceberg copy and repair its watermark
+  maintain    compact small files, rewrite manifests, expire snapshots, remove orphans
   rules       print the Prometheus alerting and recording rules (YAML)
   dashboard   print the Grafana dashboard (JSON)
   migrate     create or upgrade the watermark store's schema
@@ -32,7 +34,7 @@ Without --config every command uses the embedded single-machine setup under
 --state-dir (default ./.coldtier). \`coldtier <command> --help\` for options.
 
 Exit codes: 0 success, 1 failure, 2 bad arguments or configuration,
-3 (run --once) some tables failed.`;
+3 (run --once) some tables failed, (maintain) a table was busy.`;
 
 /** One line for the terminal; a config error's issues are joined onto it. */
 function describe(error: unknown): string {

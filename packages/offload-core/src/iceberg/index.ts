@@ -103,7 +103,10 @@ export type { RewriteFilesOptions, RewriteFilesResult } from './transaction/rewr
 export {
   ClickHouseFileRewriter,
   DEFAULT_ORPHAN_GRACE_MS,
+  MAINTENANCE_ACTIONS,
   cleanOrphanFiles,
+  maintainTable,
+  tableStats,
   compactTable,
   compactionPolicyOf,
   planCompaction,
@@ -116,6 +119,12 @@ export type {
   DataFileRewriter,
   OrphanCleanupOptions,
   OrphanReport,
+  ActionOutcome,
+  MaintainOptions,
+  MaintenanceAction,
+  MaintenanceProgress,
+  MaintenanceReport,
+  TableStats,
 } from './maintenance/index.js';
 export type { ProducedSnapshot } from './transaction/snapshot-producer.js';
 export { mergePolicyOf } from './transaction/manifest-merge.js';
