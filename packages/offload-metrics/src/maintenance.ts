@@ -1,5 +1,5 @@
 import type { MaintenanceReport } from '@coldtier/offload-core';
-import { Counter, Gauge, type Registry } from 'prom-client';
+import { Counter, Gauge, Registry } from 'prom-client';
 
 /**
  * Table maintenance metrics (issue 12). Kept apart from the reference's
@@ -18,6 +18,7 @@ export const MAINTENANCE_METRIC_NAMES = {
 } as const;
 
 export interface MaintenanceMetrics {
+  readonly registry: Registry;
   readonly runsTotal: Counter<'table' | 'action' | 'status'>;
   readonly lastDurationSeconds: Gauge<'table' | 'action'>;
   readonly bytesRewrittenTotal: Counter<'table'>;
@@ -28,12 +29,17 @@ export interface MaintenanceMetrics {
   readonly tableSnapshots: Gauge<'table'>;
 }
 
-/** Creates the maintenance metrics on `registry` (once per registry: prom-client refuses duplicates). */
-export function createMaintenanceMetrics(registry: Registry): MaintenanceMetrics {
+/**
+ * Creates the maintenance metrics on `registry` (a new one by default; once
+ * per registry: prom-client refuses duplicates). The daemon passes the
+ * offload metrics' registry so one scrape serves both.
+ */
+export function createMaintenanceMetrics(registry: Registry = new Registry()): MaintenanceMetrics {
   const registers = [registry];
   const n = MAINTENANCE_METRIC_NAMES;
   const gauge = (name: string, help: string) => new Gauge({ name, help, labelNames: ['table'] as const, registers });
   return {
+    registry,
     runsTotal: new Counter({ name: n.runsTotal, help: 'Maintenance actions run, by table, action and status (success, failed, skipped)', labelNames: ['table', 'action', 'status'] as const, registers }),
     lastDurationSeconds: new Gauge({ name: n.lastDurationSeconds, help: 'Duration of the last run of each maintenance action', labelNames: ['table', 'action'] as const, registers }),
     bytesRewrittenTotal: new Counter({ name: n.bytesRewrittenTotal, help: 'Bytes of data files rewritten by compaction', labelNames: ['table'] as const, registers }),

@@ -65,17 +65,16 @@ export class MaintenanceSchedule {
       if (signal.aborted) return;
       try {
         const result = await this.#options.run(table, signal);
-        if (result.status === 'busy') continue;
+        // Busy or not created yet: try again after the next cycle.
+        if (result.status !== 'done') continue;
         this.#lastRun.set(table.name, this.#now());
-        if (result.status === 'done') {
-          recordMaintenance(metrics, table.name, result.report, new Date(this.#now()));
-          const failed = result.report.actions.filter((a) => a.status === 'failed').map((a) => a.action);
-          logger.info(`Maintenance of ${table.name} done${failed.length > 0 ? `; failed: ${failed.join(', ')}` : ''}`, {
-            table: table.name,
-            dataFiles: result.report.after.dataFiles,
-            snapshots: result.report.after.snapshots,
-          });
-        }
+        recordMaintenance(metrics, table.name, result.report, new Date(this.#now()));
+        const failed = result.report.actions.filter((a) => a.status === 'failed').map((a) => a.action);
+        logger.info(`Maintenance of ${table.name} done${failed.length > 0 ? `; failed: ${failed.join(', ')}` : ''}`, {
+          table: table.name,
+          dataFiles: result.report.after.dataFiles,
+          snapshots: result.report.after.snapshots,
+        });
       } catch (error) {
         if (signal.aborted) return;
         this.#lastRun.set(table.name, this.#now());
