@@ -7,7 +7,9 @@ import type { DataFile } from '../spec/data-file.js';
 import { IcebergSpecError } from '../spec/errors.js';
 import type { ManifestFile } from '../spec/manifest-list.js';
 import { ManifestEntryStatus, type ManifestContext, type ManifestEntry } from '../spec/manifest.js';
-import { bindPartitionSpec } from '../spec/partition.js';
+import { bindPartitionSpec, type BoundPartitionField } from '../spec/partition.js';
+import type { PrimitiveType } from '../spec/types.js';
+import { valueFromBytes, valueToBytes } from '../spec/values.js';
 import { replaceSummary, type Snapshot, type SnapshotSummary } from '../spec/snapshot.js';
 import { currentSchema, currentSnapshot, snapshotById, type TableMetadata } from '../spec/table-metadata.js';
 import { runCommitLoop, type CommitAttempt, type CommitLoopOptions } from './commit-loop.js';
@@ -91,7 +93,16 @@ export async function rewriteFiles(
         assertNoNewDeletes(existing, head, metadata, options.startSnapshotId, name);
         const ctx = contextOf(metadata, options.specId, name);
         const sequenceNumber = BigInt(metadata.lastSequenceNumber + 1);
-        const filtered = await filterManifests({ io: catalog.io, metadata, manifests: existing, replacedPaths, snapshotId, nextLocation, sequenceNumber });
+        const filtered = await filterManifests({
+          io: catalog.io,
+          metadata,
+          manifests: existing,
+          replacedPaths,
+          mayHold: (m) => m.partitionSpecId === options.specId && replaced.some((f) => mayContain(m, ctx.partitionFields, f.partition)),
+          snapshotId,
+          nextLocation,
+          sequenceNumber,
+        });
         const missing = [...replacedPaths].filter((p) => !filtered.found.has(p));
         if (missing.length > 0) throw new RewriteValidationError(name, `${missing.length} replaced file(s) are no longer live, e.g. ${missing[0]}`);
 
@@ -155,7 +166,8 @@ function contextOf(metadata: TableMetadata, specId: number, name: string): Manif
 
 /**
  * Java's `ManifestFilterManager`: manifests without a replaced file are kept
- * as they are; the others are rewritten with the replaced entries DELETED
+ * as they are (those `mayHold` rules out by their partition summaries are
+ * not even read); the others are rewritten with the replaced entries DELETED
  * under `snapshotId`, the live ones EXISTING and earlier DELETED ones dropped.
  */
 async function filterManifests(input: {
@@ -163,6 +175,7 @@ async function filterManifests(input: {
   metadata: TableMetadata;
   manifests: readonly ManifestFile[];
   replacedPaths: ReadonlySet<string>;
+  mayHold: (manifest: ManifestFile) => boolean;
   snapshotId: bigint;
   sequenceNumber: bigint;
   nextLocation: () => string;
@@ -170,7 +183,7 @@ async function filterManifests(input: {
   const found = new Set<string>();
   const out: ManifestFile[] = [];
   for (const manifest of input.manifests) {
-    if (manifest.content !== 0) {
+    if (manifest.content !== 0 || !input.mayHold(manifest)) {
       out.push(manifest);
       continue;
     }
@@ -201,4 +214,35 @@ async function writeAdded(io: FileIO, location: string, ctx: ManifestContext, fi
   if (bad) throw new IcebergSpecError(`data file ${bad.filePath} does not match partition spec ${ctx.spec['spec-id']}`);
   const entries = files.map((dataFile) => ({ status: ManifestEntryStatus.ADDED, snapshotId, sequenceNumber: null, fileSequenceNumber: null, dataFile }));
   return writeManifestFile(io, location, ctx, entries, snapshotId, sequenceNumber);
+}
+
+/** Types whose bounds compare as numbers; the rest compare as their serialized bytes (UTF-8 for strings), unsigned. */
+const NUMERIC = new Set<PrimitiveType>(['int', 'long', 'date', 'time', 'timestamp', 'timestamptz']);
+const BYTEWISE = new Set<PrimitiveType>(['string', 'binary', 'uuid']);
+
+/**
+ * Whether a manifest's partition summaries admit a file with `partition`
+ * (Java's `ManifestEvaluator` for an equality on every field). Unsure
+ * means yes: a manifest wrongly ruled out would make a live file look gone.
+ */
+export function mayContain(manifest: ManifestFile, fields: readonly BoundPartitionField[], partition: DataFile['partition']): boolean {
+  const summaries = manifest.partitions;
+  if (!summaries || summaries.length !== fields.length) return true;
+  return fields.every((field, i) => {
+    const summary = summaries[i]!;
+    const value = partition[i] ?? null;
+    if (value === null) return summary.containsNull;
+    const { lowerBound: lower, upperBound: upper } = summary;
+    if (lower === null || upper === null) return lower !== null || upper !== null || !summary.containsNull;
+    const type = field.resultType;
+    if (NUMERIC.has(type)) {
+      const v = BigInt(value as number | bigint);
+      return BigInt(valueFromBytes(type, lower) as number | bigint) <= v && v <= BigInt(valueFromBytes(type, upper) as number | bigint);
+    }
+    if (BYTEWISE.has(type)) {
+      const bytes = valueToBytes(type, value);
+      return Buffer.compare(Buffer.from(lower), Buffer.from(bytes)) <= 0 && Buffer.compare(Buffer.from(bytes), Buffer.from(upper)) <= 0;
+    }
+    return true;
+  });
 }
