@@ -48,6 +48,19 @@ describe('maintenance under the table lease', () => {
     await expect(store.acquireLease('leased', 'offload', 60_000)).resolves.toMatchObject({ owner: 'offload' });
   });
 
+  it('skips, not fails, expiry and orphan removal on a table with gc.enabled=false, and deletes nothing', async () => {
+    await catalog.createTable(id, { schema: tradesSchema, spec: { 'spec-id': 0, fields: [] }, properties: { 'gc.enabled': 'false' } });
+    await fastAppend(catalog, id, [fakeDataFile('/data/a.parquet', 1)]);
+    await fastAppend(catalog, id, [fakeDataFile('/data/b.parquet', 1)]);
+    const done = await runTableMaintenance({ store: new InMemoryWatermarkStore(), catalog, table, config: { ...maintenance, orphanGraceHours: 0.0001 }, leaseOwner: 'm' });
+    expect(done.status === 'done' && done.report.actions.map((a) => [a.action, a.status, typeof a.detail === 'string' ? a.detail : ''])).toEqual([
+      ['compact', 'skipped', expect.stringContaining('no data file rewriter')],
+      ['rewrite_manifests', 'success', ''],
+      ['expire_snapshots', 'skipped', expect.stringContaining('gc.enabled is false')],
+      ['remove_orphans', 'skipped', expect.stringContaining('cannot remove orphan files of cold.leased: gc.enabled is false')],
+    ]);
+  });
+
   it('runs only the configured actions', async () => {
     await catalog.createTable(id, { schema: tradesSchema, spec: { 'spec-id': 0, fields: [] } });
     const done = await runTableMaintenance({ store: new InMemoryWatermarkStore(), catalog, table, config: { ...maintenance, actions: ['expire_snapshots'] }, leaseOwner: 'm' });

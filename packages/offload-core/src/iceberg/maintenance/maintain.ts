@@ -6,7 +6,7 @@ import type { FileIO } from '../io/file-io.js';
 import { partitionKey } from '../spec/snapshot.js';
 import { currentSnapshot, type TableMetadata } from '../spec/table-metadata.js';
 import type { CommitLoopOptions } from '../transaction/commit-loop.js';
-import { expireSnapshots, type ExpireSnapshotsReport } from '../transaction/expire-snapshots.js';
+import { expireSnapshots, GcDisabledError, type ExpireSnapshotsReport } from '../transaction/expire-snapshots.js';
 import { rewriteManifests, type RewriteManifestsResult } from '../transaction/rewrite-manifests.js';
 import { listLiveDataFiles, readSnapshotManifests } from '../transaction/table-scan.js';
 import { compactTable, type CompactionReport, type DataFileRewriter } from './compaction.js';
@@ -129,8 +129,10 @@ export async function maintainTable(catalog: Catalog, identifier: TableIdentifie
           : { action, status: 'success', durationSeconds: seconds(), ...result };
     } catch (error) {
       if (options.signal?.aborted) throw error;
-      logger.warn('iceberg maintenance action failed', { table, action, error: messageOf(error) });
-      outcome = { action, status: 'failed', durationSeconds: seconds(), bytes: 0, detail: messageOf(error) };
+      // gc.enabled=false: the table's owner said its files are not ours to delete; a choice, not a failure.
+      const skipped = error instanceof GcDisabledError;
+      if (!skipped) logger.warn('iceberg maintenance action failed', { table, action, error: messageOf(error) });
+      outcome = { action, status: skipped ? 'skipped' : 'failed', durationSeconds: seconds(), bytes: 0, detail: messageOf(error) };
     }
     outcomes.push(outcome);
     options.onProgress?.({ kind: 'end', outcome });

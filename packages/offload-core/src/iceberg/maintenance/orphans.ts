@@ -4,6 +4,7 @@ import { formatIdentifier, type Catalog, type LoadedTable, type TableIdentifier 
 import type { FileInfo, FileIO } from '../io/file-io.js';
 import { localPath } from '../io/local.js';
 import type { JsonValue } from '../spec/json.js';
+import { GcDisabledError, gcEnabled } from '../transaction/expire-snapshots.js';
 import { readManifestEntries, readSnapshotManifests } from '../transaction/table-scan.js';
 
 export interface OrphanCleanupOptions {
@@ -37,6 +38,7 @@ export const DEFAULT_ORPHAN_GRACE_MS = 3 * 24 * 60 * 60 * 1000;
  * its manifests and the data files they list (any status), and statistics
  * files. Only files older than the grace period count, and the table is
  * read again after listing, so a commit that lands meanwhile keeps its files.
+ * Refuses a table with `gc.enabled=false`, as Iceberg does.
  */
 export async function cleanOrphanFiles(catalog: Catalog, identifier: TableIdentifier, options: OrphanCleanupOptions = {}): Promise<OrphanReport> {
   const io = catalog.io;
@@ -47,6 +49,7 @@ export async function cleanOrphanFiles(catalog: Catalog, identifier: TableIdenti
   }
   const cutoff = (options.clock ?? systemClock).now().getTime() - (options.olderThanMs ?? DEFAULT_ORPHAN_GRACE_MS);
   const before = await catalog.loadTable(identifier);
+  if (!gcEnabled(before.metadata.properties)) throw new GcDisabledError(formatIdentifier(identifier), 'remove orphan files of');
   const location = before.metadata.location;
   const listed = [...(await io.listRecursive(`${location}/data`)), ...(await io.listRecursive(`${location}/metadata`))];
   const after = await catalog.loadTable(identifier);

@@ -38,11 +38,16 @@ export interface ExpireSnapshotsReport {
   readonly dryRun: boolean;
 }
 
-/** The table's `gc.enabled` is false: its files may be shared with other tables, so nothing is expired. */
+/** The table's `gc.enabled` is false: its files may be shared with other tables, so none is deleted. */
 export class GcDisabledError extends OffloadError {
-  constructor(table: string) {
-    super('config', `cannot expire snapshots of ${table}: gc.enabled is false (its files may belong to other tables)`, { table });
+  constructor(table: string, action = 'expire snapshots of') {
+    super('config', `cannot ${action} ${table}: gc.enabled is false (its files may belong to other tables)`, { table });
   }
+}
+
+/** Whether the table allows deleting its files (Iceberg's `gc.enabled`, default true). */
+export function gcEnabled(properties: Readonly<Record<string, string>>): boolean {
+  return properties['gc.enabled']?.toLowerCase() !== 'false';
 }
 
 /**
@@ -65,7 +70,7 @@ export async function expireSnapshots(
   const name = formatIdentifier(identifier);
   const nowMs = (options.clock ?? systemClock).now().getTime();
   const plan = (base: LoadedTable): { expired: bigint[]; updates: TableUpdate[]; requirements: TableRequirement[] } => {
-    if (base.metadata.properties['gc.enabled']?.toLowerCase() === 'false') throw new GcDisabledError(name);
+    if (!gcEnabled(base.metadata.properties)) throw new GcDisabledError(name);
     const expired = snapshotsToExpire(base.metadata, retentionOf(base.metadata, nowMs, options));
     return {
       expired,
