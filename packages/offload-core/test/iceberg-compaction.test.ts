@@ -183,4 +183,39 @@ describe('compaction', () => {
     const onDisk = (await catalog.io.list(`${metadata.location}/data/exchange_timestamp_day=2024-01-01`)).filter((p) => p.includes('compact-'));
     expect(onDisk.every((p) => liveFiles.includes(p))).toBe(true);
   });
+
+  it('keeps every row exactly once while offloads and repeated compactions run side by side', { timeout: 240_000 }, async () => {
+    const id = { namespace: ['cold'], name: 'side_by_side' };
+    const { runner, last } = await offloaded('side_by_side', 4);
+    await ch.client.command({ query: bronzeInsert('k2.side_by_side', 1000, 2200) });
+    let after = last;
+    let offloading = true;
+    const offloads = (async () => {
+      // Twelve more windows of 4 h over days 2 and 3.
+      for (let i = 1; i <= 12; i++) {
+        const untilMicros = microsFromDate(new Date(Date.parse('2024-01-01T20:00:00Z') + i * 4 * 3600 * 1000));
+        const result = await runner.run({ runId: `side${i}`, table: tableConfig({ name: 'side_by_side' }), window: { after, untilMicros }, attempt: 1 }, live());
+        after = result.maxCursor ?? after;
+      }
+      offloading = false;
+    })();
+    const compactions = (async () => {
+      let runs = 0;
+      while (offloading || runs === 0) {
+        runs++;
+        // Only appends race this compaction, and they never invalidate a rewrite: any error fails the test.
+        await compactTable(catalog, id, new ClickHouseFileRewriter(ch.client), { policy: anyAge, sleep: noSleep });
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+      return runs;
+    })();
+    const [, runs] = await Promise.all([offloads, compactions]);
+    expect(runs).toBeGreaterThan(1);
+    const table = await catalog.loadTable(id);
+    const [row] = await readIceberg<{ n: string; d: string }>(ch.client, temp.path, table, (from) =>
+      `SELECT toString(count()) AS n, toString(uniqExact(sequence_number)) AS d FROM ${from}`,
+    );
+    expect(row).toEqual({ n: '2200', d: '2200' });
+    expect(mainAncestry(table.metadata).some((s) => s.summary.operation === 'replace')).toBe(true);
+  });
 });
