@@ -42,21 +42,26 @@ export interface CompactionGroup {
 
 /**
  * Bin-packs the small files of each quiet partition (first fit decreasing,
- * bins up to the target size). A bin of one file is left alone: rewriting
- * it changes nothing. Pure: the live files and the clock come in.
+ * bins up to the target size), files with the same columns together (their
+ * metrics' field ids). A bin of one file is left alone: rewriting it changes
+ * nothing. Pure: the live files and the clock come in.
  */
 export function planCompaction(metadata: TableMetadata, live: readonly LiveDataFile[], policy: CompactionPolicy, nowMs: number): CompactionGroup[] {
-  const byPartition = new Map<string, { specId: number; files: LiveDataFile[] }>();
+  const lastWrite = new Map<string, number>();
+  const byColumns = new Map<string, { specId: number; partition: string; files: LiveDataFile[] }>();
   for (const f of live) {
-    const key = `${f.specId}\u0002${partitionKey(f.dataFile.partition)}`;
-    const group = byPartition.get(key) ?? { specId: f.specId, files: [] };
+    const partition = `${f.specId}\u0002${partitionKey(f.dataFile.partition)}`;
+    const writtenAt = snapshotById(metadata, f.snapshotId)?.timestampMs ?? 0;
+    lastWrite.set(partition, Math.max(lastWrite.get(partition) ?? 0, writtenAt));
+    // Files with different columns (before and after a schema change) are never packed together.
+    const key = `${partition}\u0002${[...f.dataFile.valueCounts.keys()].sort((a, b) => a - b).join(',')}`;
+    const group = byColumns.get(key) ?? { specId: f.specId, partition, files: [] };
     group.files.push(f);
-    byPartition.set(key, group);
+    byColumns.set(key, group);
   }
   const groups: CompactionGroup[] = [];
-  for (const { specId, files } of byPartition.values()) {
-    const newest = Math.max(...files.map((f) => snapshotById(metadata, f.snapshotId)?.timestampMs ?? 0));
-    if (nowMs - newest < policy.minQuietMs) continue;
+  for (const { specId, partition, files } of byColumns.values()) {
+    if (nowMs - (lastWrite.get(partition) ?? 0) < policy.minQuietMs) continue;
     const candidates = files.map((f) => f.dataFile).filter((f) => f.fileSizeInBytes < BigInt(policy.minFileSizeBytes));
     const total = candidates.reduce((n, f) => n + Number(f.fileSizeInBytes), 0);
     if (candidates.length < 2 || (candidates.length < policy.minInputFiles && total < policy.targetFileSizeBytes)) continue;

@@ -25,21 +25,19 @@ export interface DataFileRewriter {
   rewrite(inputs: readonly DataFile[], output: string, schema: IcebergSchema, signal?: AbortSignal): Promise<DataFile>;
 }
 
+/** Iceberg's `key=value` directories are not columns of the file; ClickHouse would add them as Hive partition columns. */
+const READ_SETTINGS = { use_hive_partitioning: 0 } as const;
+
 /**
  * Has ClickHouse read the input Parquet files and write the output itself
  * (`INSERT INTO FUNCTION file(...) SELECT ... FROM file(...)`): no row
- * passes through this process. The structure is the newest input's, so
- * files written before a column was added read it as its default. Then
- * Coldtier's footer step adds the field ids and reads the metrics. Needs a
- * ClickHouse that shares the table's filesystem (chdb in process).
+ * passes through this process. The inputs hold the same columns (the plan
+ * never mixes files written before and after a column was added, which
+ * would turn the old files' NULLs into ClickHouse defaults), so the first
+ * one's structure reads them all. Then Coldtier's footer step adds the field
+ * ids and reads the metrics. Needs a ClickHouse that shares the table's
+ * filesystem (chdb in process).
  */
-/**
- * Iceberg's `key=value` directories are not columns of the file (ClickHouse
- * would add them as Hive partition columns); columns older files lack read
- * as defaults.
- */
-const READ_SETTINGS = { use_hive_partitioning: 0, input_format_parquet_allow_missing_columns: 1 } as const;
-
 export class ClickHouseFileRewriter implements DataFileRewriter {
   constructor(private readonly client: ParquetQueryClient) {}
 
@@ -47,11 +45,11 @@ export class ClickHouseFileRewriter implements DataFileRewriter {
     const path = localPath(output);
     const temporary = `${path}.partial`;
     const paths = inputs.map((f) => localPath(f.filePath));
-    const newest = paths[paths.length - 1]!;
+    const first = paths[0]!;
     const aborting = signal ? { abort_signal: signal } : {};
     const described = await this.client.query({
       query: `DESCRIBE TABLE file({path:String}, 'Parquet')`,
-      query_params: { path: newest },
+      query_params: { path: first },
       format: 'JSONEachRow',
       clickhouse_settings: READ_SETTINGS,
       ...aborting,
