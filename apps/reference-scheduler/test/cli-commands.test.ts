@@ -290,6 +290,18 @@ describe('coldtier rules and dashboard', () => {
     }
   });
 
+  it('print the maintenance alerts and dashboard with --maintenance', async () => {
+    const rules = await coldtier(['rules', '--config', config, '--job', 'offload', '--maintenance'], { env });
+    expect(rules.code).toBe(0);
+    const parsed = parseYaml(rules.stdout) as { groups: { rules: { alert: string; expr: string }[] }[] };
+    const alerts = parsed.groups.flatMap((g) => g.rules);
+    expect(alerts.map((r) => r.alert)).toEqual(['IcebergMaintenanceFailing', 'IcebergTableFilesAccumulating']);
+    // Two maintenance intervals of the default 24 hours.
+    expect(alerts[0]!.expr).toContain('offload_maintenance_runs_total{job="offload",status="failed"}[2880m]');
+    const dashboard = await coldtier(['dashboard', '--config', config, '--maintenance'], { env });
+    expect(JSON.parse(dashboard.stdout)).toMatchObject({ uid: 'iceberg-maintenance', title: 'Iceberg Table Maintenance' });
+  });
+
   it('fail with one line for an unreadable config', async () => {
     for (const command of ['rules', 'dashboard']) {
       const result = await coldtier([command, '--config', `${dir.path}/missing.yaml`]);

@@ -59,6 +59,18 @@ describe('coldtier start on the embedded default', () => {
     expect(status.tables.every((t) => t.watermark !== null)).toBe(true);
     const metrics = await (await fetch(`${url}/metrics`)).text();
     expect(Number(/^offload_rows_total\{table="bronze_trades_binance",layer="bronze"\} (\d+)/m.exec(metrics)?.[1])).toBeGreaterThan(0);
+    // Maintenance ran between cycles, under each table's lease, and reported every action.
+    const maintained = await waitFor(
+      'a maintenance run of every table',
+      async () => {
+        const text = await (await fetch(`${url}/metrics`)).text();
+        const runs = text.split('\n').filter((l) => l.startsWith('offload_maintenance_runs_total{') && l.includes('action="expire_snapshots",status="success"'));
+        return runs.length === 2 ? text : undefined;
+      },
+      daemon,
+      60_000,
+    );
+    expect(maintained).toMatch(/^offload_table_snapshots\{table="bronze_trades_binance"\} \d+$/m);
 
     const children = childrenOf(daemon.child.pid!);
     daemon.child.kill('SIGTERM');
@@ -75,6 +87,17 @@ describe('coldtier start on the embedded default', () => {
     expect(reconciled.totals).toMatchObject({ missing: 0, duplicates: 0 });
     expect(reconciled.totals.icebergRows).toBe(reconciled.totals.clickhouseRows);
     expect(reconciled.totals.icebergRows).toBeGreaterThan(0);
+
+    // By hand: every action of every table, reported as JSON; the rows are untouched.
+    const maintain = await coldtier(['maintain', '--state-dir', state, '--json']);
+    expect(maintain.code, maintain.stderr).toBe(0);
+    const reports = JSON.parse(maintain.stdout) as { table: string; result: { status: string; report: { actions: { action: string; status: string }[] } } }[];
+    expect(reports.map((r) => [r.table, r.result.status])).toEqual(final.tables.map((t) => [t.table, 'done']));
+    expect(reports[0]!.result.report.actions.map((a) => a.status)).not.toContain('failed');
+    expect(maintain.stderr).toMatch(/^Maintain bronze_trades_binance: compact success in /m);
+    const unknown = await coldtier(['maintain', '--state-dir', state, '--table', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr.trim().split('\n')).toEqual([expect.stringMatching(/unknown table "nope"/)]);
     // Read back independently: the source tables and the Iceberg tables, through chdb's own Iceberg reader.
     const client = openChdb(join(state, 'clickhouse'));
     const cwd = process.cwd();

@@ -39,6 +39,7 @@ export { configSchema, tableSchema, LAYERS, parseConfig, loadConfigFile, formatP
 export type {
   ConfigInput,
   EmbeddedRunnerConfig,
+  MaintenanceConfig,
   Layer,
   OffloadConfig,
   PartitionField,
@@ -124,8 +125,11 @@ export {
   SUMMARY_RUN_ID,
   SUMMARY_SOURCE_TABLE,
   SUMMARY_WATERMARK,
+  WATERMARK_PROPERTY_PREFIX,
   coldtierSummary,
+  coldtierTableProperties,
   committedWatermarkOf,
+  watermarkPropertyKey,
   TARGET_TABLE_PROPERTIES,
   partitionSpecFor,
   prepareTarget,
@@ -168,6 +172,8 @@ export type { DependencyGraph } from './cycle/graph.js';
 export { CycleOrchestrator, runCycle, cycleStatus } from './cycle/orchestrator.js';
 export type { OrchestratorOptions, CycleOptions } from './cycle/orchestrator.js';
 export { backoffDelayMs } from './cycle/retry.js';
+export { runTableMaintenance } from './maintenance/index.js';
+export type { TableMaintenanceOptions, TableMaintenanceResult } from './maintenance/index.js';
 export type { Sleep } from './cycle/retry.js';
 export { OffloadEvents } from './cycle/events.js';
 export type { OffloadEvent, OffloadEventType, OffloadEventListener } from './cycle/events.js';
@@ -219,6 +225,16 @@ export {
   describeClickHouseColumns,
   ParquetWriteError,
   PARQUET_OUTPUT_SETTINGS,
+  ClickHouseFileRewriter,
+  MAINTENANCE_ACTIONS,
+  maintainTable,
+  tableStats,
+  compactTable,
+  expireSnapshots,
+  rewriteManifests,
+  cleanOrphanFiles,
+  GcDisabledError,
+  RewriteValidationError,
 } from './iceberg/index.js';
 export type {
   Catalog,
@@ -250,6 +266,17 @@ export type {
   ParquetExportMode,
   ParquetQueryClient,
   WrittenWindow,
+  ActionOutcome,
+  DataFileRewriter,
+  MaintainOptions,
+  MaintenanceAction,
+  MaintenanceProgress,
+  MaintenanceReport,
+  TableStats,
+  CompactionReport,
+  ExpireSnapshotsReport,
+  OrphanReport,
+  RewriteManifestsResult,
 } from './iceberg/index.js';
 
 export { reconcile, ClickHouseDataReader, ReconcileError, MAX_RANGES } from './reconcile/index.js';

@@ -28,14 +28,15 @@ export function bronzeDdl(table: string): string {
 
 /**
  * Trades `from` ≤ n < `to`: pairs share a millisecond timestamp, 200.003 s
- * apart from 2024-01-01 00:00 UTC, so 1,000 trades span about 28 hours.
+ * apart from 2024-01-01 00:00 UTC (or `pairSpacingMs`), so 1,000 trades span
+ * about 28 hours.
  */
-export function bronzeInsert(table: string, from: number, to: number, version = 1): string {
+export function bronzeInsert(table: string, from: number, to: number, version = 1, pairSpacingMs = 200003): string {
   return `INSERT INTO ${table} (exchange, symbol, canonical_symbol, sequence_number, trade_id, price, quantity, quote_volume,
       side, exchange_timestamp, platform_timestamp, schema_version, metadata, _version, tags, attrs, fee)
     SELECT if(number % 3 = 0, 'kraken', 'binance'), 'BTC/USD', 'BTCUSD', number, concat('t', toString(number)),
       toDecimal64(number / 7, 8), toDecimal64(1.5, 8), toDecimal64(number * 1.5, 8), if(number % 2 = 0, 'buy', 'sell'),
-      toDateTime64('2024-01-01 00:00:00', 3, 'UTC') + toIntervalMillisecond(intDiv(number, 2) * 200003),
+      toDateTime64('2024-01-01 00:00:00', 3, 'UTC') + toIntervalMillisecond(intDiv(number, 2) * ${pairSpacingMs}),
       toDateTime64('2024-01-01 00:00:00', 3, 'UTC'), 'v2', concat('{"n":', toString(number), '}'), ${version},
       arrayMap(i -> toString(i), range(number % 4)), map('k', toString(number % 5), 'n', toString(number)),
       if(number % 10 = 0, NULL, number / 3)

@@ -4,6 +4,7 @@ import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import { ManifestEntryStatus } from '../src/iceberg/spec/manifest.js';
 import { currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
+import { rewriteFiles } from '../src/iceberg/transaction/rewrite-files.js';
 import { listLiveDataFiles, mainAncestry, readManifestEntries, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
 import { fakeDataFile, tradesSchema } from './iceberg-helpers.js';
 
@@ -61,6 +62,39 @@ describe('manifest merging on append', () => {
       ['/data/f1.parquet', ManifestEntryStatus.EXISTING, second?.snapshotId, 2n],
       ['/data/f0.parquet', ManifestEntryStatus.EXISTING, first?.snapshotId, 1n],
     ]);
+  });
+
+  it('keeps the DELETED entries of the snapshot doing the merge and drops those of earlier snapshots', async () => {
+    await catalog.createTable(id, {
+      schema: tradesSchema,
+      spec: { 'spec-id': 0, fields: [] },
+      properties: { 'commit.manifest.min-count-to-merge': '2' },
+    });
+    const files = [0, 1, 2].map((i) => fakeDataFile(`/data/f${i}.parquet`, 1));
+    for (const f of files) await fastAppend(catalog, id, [f]);
+    const start = currentSnapshot((await catalog.loadTable(id)).metadata)!.snapshotId;
+    const first = await rewriteFiles(catalog, id, [files[0]!, files[1]!], [fakeDataFile('/data/c1.parquet', 2)], { startSnapshotId: start, specId: 0 });
+    const entriesOf = async (snapshotId: bigint) => {
+      const { metadata } = await catalog.loadTable(id);
+      const snapshot = metadata.snapshots.find((s) => s.snapshotId === snapshotId)!;
+      const out: [string, number, bigint | null][] = [];
+      for (const m of await readSnapshotManifests(catalog.io, snapshot)) {
+        for (const e of await readManifestEntries(catalog.io, metadata, m)) out.push([e.dataFile.filePath, e.status, e.snapshotId]);
+      }
+      return out.sort();
+    };
+    // The replace merged its filtered manifest, and kept its own DELETED entries in it.
+    expect(await entriesOf(first.snapshot.snapshotId)).toEqual(
+      expect.arrayContaining([
+        ['/data/f0.parquet', ManifestEntryStatus.DELETED, first.snapshot.snapshotId],
+        ['/data/f1.parquet', ManifestEntryStatus.DELETED, first.snapshot.snapshotId],
+      ]),
+    );
+    // The next merge, by an append, drops them: they belong to an earlier snapshot.
+    const next = await fastAppend(catalog, id, [fakeDataFile('/data/f3.parquet', 1)]);
+    const after = await entriesOf(next.snapshot.snapshotId);
+    expect(after.filter(([, status]) => status === ManifestEntryStatus.DELETED)).toEqual([]);
+    expect(after.map(([path]) => path)).toEqual(['/data/c1.parquet', '/data/f2.parquet', '/data/f3.parquet']);
   });
 
   it('does not merge when the table disables it', async () => {

@@ -122,3 +122,12 @@ export type {
   TableParts,
   TableWatermark,
 } from './runbook/index.js';
+
+export {
+  MAINTENANCE_ALERT_NAMES,
+  MAINTENANCE_DASHBOARD_UID,
+  generateMaintenanceDashboard,
+  generateMaintenanceRules,
+  renderMaintenanceRules,
+} from './maintenance/index.js';
+export type { MaintenanceRuleOptions } from './maintenance/index.js';

@@ -16,6 +16,8 @@ export { createOffloadMetrics } from './metrics.js';
 export type { OffloadMetrics, OffloadMetricsOptions, MetricsTable, QuantileWindow, TtlSource } from './metrics.js';
 export type { FreshnessTracker, LagSource } from './freshness.js';
 export { recordOffloadEvents } from './recorder.js';
+export { MAINTENANCE_METRIC_NAMES, createMaintenanceMetrics, recordMaintenance } from './maintenance.js';
+export type { MaintenanceMetrics } from './maintenance.js';
 
 export { renderOpenMetrics, OPENMETRICS_CONTENT_TYPE, PROMETHEUS_CONTENT_TYPE } from './openmetrics.js';
 export { startMetricsServer, prefersOpenMetrics, MetricsServerError } from './server.js';

@@ -3,6 +3,7 @@ import { cleanOrphans } from '../commands/clean-orphans.js';
 import { diagnose } from '../commands/diagnose.js';
 import { migrate } from '../commands/migrate.js';
 import { reconcile } from '../commands/reconcile.js';
+import { maintain } from '../commands/maintain.js';
 import { dashboard, rules } from '../commands/rules.js';
 import { run } from '../commands/run.js';
 import { start } from '../commands/start.js';
@@ -13,7 +14,7 @@ import { forwardIfDaemon } from './beside-daemon.js';
 import { EXIT, type CliIo, type Command } from './io.js';
 import { reportError } from './report.js';
 
-const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, rules, dashboard, migrate, 'clean-orphans': cleanOrphans, view };
+const COMMANDS: Readonly<Record<string, Command>> = { start, run, backfill, status, diagnose, reconcile, maintain, rules, dashboard, migrate, 'clean-orphans': cleanOrphans, view };
 
 const HELP = `Usage: coldtier <command> [options]
 
@@ -26,6 +27,7 @@ Commands:
   status      watermark, lag and last outcome of every table
   diagnose    the performance runbook's diagnosis (--json for the full report)
   reconcile   compare a table with its Iceberg copy and repair its watermark
+  maintain    compact small files, rewrite manifests, expire snapshots, remove orphans
   rules       print the Prometheus alerting and recording rules (YAML)
   dashboard   print the Grafana dashboard (JSON)
   view        print or create the ClickHouse view over both tiers (<table>_all)
@@ -38,7 +40,7 @@ while \`coldtier start\` runs on it. \`coldtier help <command>\` for a command's
 options; \`coldtier --version\` prints the version.
 
 Exit codes: 0 success, 1 failure, 2 bad arguments or configuration,
-3 (run --once) some tables failed.`;
+3 (run --once) some tables failed, (maintain) a table was busy.`;
 
 /** Runs `coldtier ARGV` and returns the exit code; errors become one line on `err` (a stack trace with --verbose). */
 export async function runCli(argv: readonly string[], io: CliIo): Promise<number> {

@@ -1,4 +1,4 @@
-import { renderGrafanaDashboard, renderPrometheusRuleResource, renderPrometheusRules } from '@coldtier/offload-diagnostics';
+import { generateMaintenanceDashboard, renderGrafanaDashboard, renderMaintenanceRules, renderPrometheusRuleResource, renderPrometheusRules } from '@coldtier/offload-diagnostics';
 import { COMMON_HELP, COMMON_OPTIONS, parse, UsageError } from '../cli/args.js';
 import { openApp, type Command } from '../cli/io.js';
 
@@ -13,6 +13,8 @@ Options:
       --runbook-base-url U   where runbook_url annotations point (default docs/runbooks)
       --kubernetes           print a PrometheusRule resource (monitoring.coreos.com/v1) instead
       --namespace NS         with --kubernetes: its metadata.namespace
+      --maintenance          the table maintenance alerts instead (a second rule
+                             file; windows from maintenance.intervalHours)
 ${COMMON_HELP}`;
 
 const DASHBOARD_HELP = `Usage: coldtier dashboard [options] > iceberg-offload.json
@@ -22,6 +24,7 @@ as JSON, coloured by the same thresholds as \`coldtier rules\`, ready to import.
 
 Options:
       --job NAME             Prometheus job scraping the scheduler (default iceberg-scheduler)
+      --maintenance          the "Iceberg Table Maintenance" dashboard (uid iceberg-maintenance) instead
 ${COMMON_HELP}`;
 
 export const rules: Command = async (argv, io) => {
@@ -31,6 +34,7 @@ export const rules: Command = async (argv, io) => {
     'runbook-base-url': { type: 'string' },
     kubernetes: { type: 'boolean' },
     namespace: { type: 'string' },
+    maintenance: { type: 'boolean' },
   });
   if (values.help) {
     io.out(`${RULES_HELP}\n`);
@@ -38,6 +42,16 @@ export const rules: Command = async (argv, io) => {
   }
   if (values.namespace !== undefined && values.kubernetes !== true) throw new UsageError('--namespace needs --kubernetes');
   const app = await openApp(values, io, 'rules');
+  if (values.maintenance) {
+    io.out(
+      renderMaintenanceRules({
+        intervalHours: app.config.maintenance.intervalHours,
+        ...(values.job === undefined ? {} : { job: values.job }),
+        ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
+      }),
+    );
+    return 0;
+  }
   const options = {
     thresholds: app.thresholds,
     ...(values.job === undefined ? {} : { job: values.job }),
@@ -52,12 +66,16 @@ export const rules: Command = async (argv, io) => {
 };
 
 export const dashboard: Command = async (argv, io) => {
-  const { values } = parse(argv, { ...COMMON_OPTIONS, job: { type: 'string' } });
+  const { values } = parse(argv, { ...COMMON_OPTIONS, job: { type: 'string' }, maintenance: { type: 'boolean' } });
   if (values.help) {
     io.out(`${DASHBOARD_HELP}\n`);
     return 0;
   }
   const app = await openApp(values, io, 'dashboard');
+  if (values.maintenance) {
+    io.out(`${JSON.stringify(generateMaintenanceDashboard(values.job === undefined ? {} : { job: values.job }), null, 2)}\n`);
+    return 0;
+  }
   const text = renderGrafanaDashboard({ thresholds: app.thresholds, ...(values.job === undefined ? {} : { job: values.job }) });
   io.out(text.endsWith('\n') ? text : `${text}\n`);
   return 0;

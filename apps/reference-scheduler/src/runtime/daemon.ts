@@ -1,6 +1,6 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import type { CycleReport, Logger, OffloadConfig, WatermarkStore } from '@coldtier/offload-core';
-import { createOffloadMetrics, recordOffloadEvents, startMetricsServer } from '@coldtier/offload-metrics';
+import { createMaintenanceMetrics, createOffloadMetrics, recordOffloadEvents, startMetricsServer } from '@coldtier/offload-metrics';
 import type { MetricsServer, RouteResponse } from '@coldtier/offload-metrics';
 import { TradeGenerator } from '../embedded/generator.js';
 import { CycleScheduler } from '../scheduler/index.js';
@@ -8,6 +8,8 @@ import type { App } from './app.js';
 import { openBoundaryViews, openTtlGuard, openTtlMonitor, tableTtls, type TableTtl } from './boundary.js';
 import { startBoundaryUpkeep } from './boundary-upkeep.js';
 import { openCycles } from './cycle.js';
+import { maintainOne } from './maintain-table.js';
+import { MaintenanceSchedule } from './maintenance-schedule.js';
 import { summarizeCycle, tableStatuses } from './table-status.js';
 import { appVersion } from './version.js';
 
@@ -53,12 +55,14 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
   const views = config.runner.kind === 'embedded' ? await openBoundaryViews(app) : null;
   const clickhouse = app.embeddedDefault ? await app.clickhouse() : undefined;
   const history: CycleReport[] = [];
+  const maintenance = maintenanceSchedule(app, createMaintenanceMetrics(metrics.registry), intervalMs);
   const scheduler = new CycleScheduler({
     intervalMs,
     logger,
     runCycle: (signal, _deadline, drain) => orchestrator.runCycle(signal, { drain }),
     onSkippedTick: () => metrics.skippedTicksTotal.inc(),
     onCycle: ({ report }) => {
+      maintenance?.afterCycle(scheduler.state.nextTickAt);
       if (!report) return;
       history.push(report);
       if (history.length > options.historySize) history.shift();
@@ -104,7 +108,7 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
         if (stop === undefined) {
           stopping = true;
           logger.info(`Received ${signal}: no new cycles; running tables get ${options.graceMs / 1000}s to finish, tables not started are skipped`);
-          stop = scheduler.stop(options.graceMs);
+          stop = Promise.all([scheduler.stop(options.graceMs), maintenance?.stop()]).then(() => undefined);
           void stop.then(() => {
             remove();
             resolve();
@@ -125,6 +129,21 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
   }
   logger.info('Offload scheduler stopped');
   return 0;
+}
+
+/** Maintenance between cycles (`maintenance.*`), for the embedded runner's catalog; null when disabled. */
+function maintenanceSchedule(app: App, metrics: ReturnType<typeof createMaintenanceMetrics>, cycleIntervalMs: number): MaintenanceSchedule | null {
+  const { config, logger } = app;
+  if (!config.maintenance.enabled || config.runner.kind !== 'embedded') return null;
+  const owner = `coldtier-maintenance-${process.pid}`;
+  return new MaintenanceSchedule({
+    tables: config.tables,
+    intervalMs: config.maintenance.intervalHours * 3_600_000,
+    marginMs: Math.max(1_000, cycleIntervalMs / 10),
+    run: (table, signal) => maintainOne(app, table, { owner, signal }),
+    metrics,
+    logger,
+  });
 }
 
 async function statusBody(

@@ -2,6 +2,7 @@ export { configSchema, tableSchema, LAYERS } from './schema.js';
 export type {
   ConfigInput,
   EmbeddedRunnerConfig,
+  MaintenanceConfig,
   Layer,
   OffloadConfig,
   PartitionField,

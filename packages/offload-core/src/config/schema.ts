@@ -148,6 +148,24 @@ const thresholdsSchema = z
   })
   .optional();
 
+/** Table maintenance the daemon runs on its own schedule (`coldtier maintain` runs it by hand). */
+const maintenanceSchema = z
+  .strictObject({
+    enabled: z.boolean().default(true),
+    /** Hours between maintenance runs of each table. */
+    intervalHours: z.number().positive({ error: 'must be > 0' }).default(24),
+    /** Actions to run, in this order: compact, rewrite_manifests, expire_snapshots, remove_orphans. */
+    actions: z
+      .array(z.enum(['compact', 'rewrite_manifests', 'expire_snapshots', 'remove_orphans']))
+      .min(1, { error: 'list at least one action, or set enabled: false' })
+      .default(['compact', 'rewrite_manifests', 'expire_snapshots', 'remove_orphans']),
+    /** Only partitions no offload wrote to for this long are compacted. */
+    compactQuietMinutes: z.number().min(0).default(60),
+    /** Unreferenced files younger than this are never removed (a run may still commit them). */
+    orphanGraceHours: z.number().positive({ error: 'must be > 0' }).default(72),
+  })
+  .prefault({});
+
 export const configSchema = z
   .strictObject({
     scheduleMinutes: z.number().positive().max(24 * 60).default(15),
@@ -166,6 +184,7 @@ export const configSchema = z
         },
       })
       .prefault({ kind: 'embedded' }),
+    maintenance: maintenanceSchema,
     tables: z.array(tableSchema).min(1, { error: 'configure at least one table' }),
     thresholds: thresholdsSchema,
   })
@@ -220,6 +239,7 @@ export type RetryPolicy = ParsedConfig['retry'];
 export type RunnerConfig = ParsedConfig['runner'];
 export type SparkRunnerConfig = z.output<typeof sparkRunnerSchema>;
 export type EmbeddedRunnerConfig = z.output<typeof embeddedRunnerSchema>;
+export type MaintenanceConfig = ParsedConfig['maintenance'];
 
 /** A validated configuration with defaults applied and secrets resolved from the environment. */
 export interface OffloadConfig extends Omit<ParsedConfig, 'tables' | 'clickhouse'> {

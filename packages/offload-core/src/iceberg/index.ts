@@ -1,8 +1,9 @@
 /**
  * Coldtier's native Iceberg (format v2) layer, laid out like iceberg-rust:
  * `spec/` is the pure data model with its readers and writers, `io/` the
- * storage, `catalog/` the catalogs, `transaction/` the fast append that
- * turns data files into a committed snapshot.
+ * storage, `catalog/` the catalogs, `transaction/` the actions (fast
+ * append, replace, expire) on one commit loop, `maintenance/` compaction
+ * and cleanup built from them.
  */
 export type {
   IcebergSchema,
@@ -58,7 +59,7 @@ export {
 export type { BoundPartitionField, PartitionField, PartitionSpec } from './spec/partition.js';
 export { UNSORTED_ORDER } from './spec/sort-order.js';
 export type { SortField, SortOrder } from './spec/sort-order.js';
-export { MAIN_BRANCH, appendSummary } from './spec/snapshot.js';
+export { MAIN_BRANCH, appendSummary, replaceSummary } from './spec/snapshot.js';
 export type { Snapshot, SnapshotOperation, SnapshotRef, SnapshotSummary } from './spec/snapshot.js';
 export {
   currentSchema,
@@ -78,7 +79,7 @@ export { MANIFEST_FILE_SCHEMA, readManifestList, summarizePartitions, writeManif
 export type { FieldSummary, ManifestFile, ManifestListContext } from './spec/manifest-list.js';
 
 export { FileAlreadyExistsError } from './io/file-io.js';
-export type { FileIO } from './io/file-io.js';
+export type { FileIO, FileInfo } from './io/file-io.js';
 export { LocalFileIO, fileUri, localPath } from './io/local.js';
 
 export { CommitConflictError, CommitStateUnknownError, TableAlreadyExistsError, formatIdentifier } from './catalog/catalog.js';
@@ -89,7 +90,43 @@ export { SqlCatalog } from './catalog/sql.js';
 export type { SqlCatalogOptions } from './catalog/sql.js';
 
 export { fastAppend } from './transaction/fast-append.js';
-export type { FastAppendOptions, FastAppendResult, RetryPolicy } from './transaction/fast-append.js';
+export type { FastAppendOptions, FastAppendResult } from './transaction/fast-append.js';
+export { deleteAll, retryPolicyOf, runCommitLoop } from './transaction/commit-loop.js';
+export type { ActionPlan, CommitAction, CommitAttempt, CommitLoopOptions, CommitLoopResult, RetryPolicy } from './transaction/commit-loop.js';
+export { produceSnapshot } from './transaction/snapshot-producer.js';
+export { GcDisabledError, expireSnapshots, snapshotsToExpire } from './transaction/expire-snapshots.js';
+export type { ExpireSnapshotsOptions, ExpireSnapshotsReport } from './transaction/expire-snapshots.js';
+export { RewriteValidationError, rewriteFiles } from './transaction/rewrite-files.js';
+export { rewriteManifests } from './transaction/rewrite-manifests.js';
+export type { RewriteManifestsOptions, RewriteManifestsResult } from './transaction/rewrite-manifests.js';
+export type { RewriteFilesOptions, RewriteFilesResult } from './transaction/rewrite-files.js';
+export {
+  ClickHouseFileRewriter,
+  DEFAULT_ORPHAN_GRACE_MS,
+  MAINTENANCE_ACTIONS,
+  cleanOrphanFiles,
+  maintainTable,
+  tableStats,
+  compactTable,
+  compactionPolicyOf,
+  planCompaction,
+} from './maintenance/index.js';
+export type {
+  CompactionGroup,
+  CompactionOptions,
+  CompactionPolicy,
+  CompactionReport,
+  DataFileRewriter,
+  OrphanCleanupOptions,
+  OrphanReport,
+  ActionOutcome,
+  MaintainOptions,
+  MaintenanceAction,
+  MaintenanceProgress,
+  MaintenanceReport,
+  TableStats,
+} from './maintenance/index.js';
+export type { ProducedSnapshot } from './transaction/snapshot-producer.js';
 export { mergePolicyOf } from './transaction/manifest-merge.js';
 export type { MergePolicy } from './transaction/manifest-merge.js';
 export { newSnapshotId } from './transaction/snapshot-id.js';

@@ -20,6 +20,20 @@ export interface FileIO {
   delete(location: string): Promise<void>;
   /** Locations of the objects directly under a prefix (a directory). */
   list(prefix: string): Promise<string[]>;
+  /**
+   * Every object under a prefix, at any depth, with its size and last
+   * modification time (orphan cleanup's grace period reads it). Optional so
+   * a storage can be added before it supports the listing; orphan cleanup
+   * refuses a storage without it.
+   */
+  listRecursive?(prefix: string): Promise<FileInfo[]>;
+}
+
+/** An object found by {@link FileIO.listRecursive}. */
+export interface FileInfo {
+  readonly location: string;
+  readonly sizeBytes: number;
+  readonly modifiedAt: Date;
 }
 
 /** {@link FileIO.create} found an object already at the location. */

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { access, link, mkdir, readdir, readFile, rename, rm, unlink, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FileAlreadyExistsError, type FileIO } from './file-io.js';
+import { FileAlreadyExistsError, type FileInfo, type FileIO } from './file-io.js';
 
 /** A local path from a plain path or a `file:` URI (`file:/a`, `file:///a`). */
 export function localPath(location: string): string {
@@ -68,6 +68,25 @@ export class LocalFileIO implements FileIO {
       if ((error as NodeJS.ErrnoException).code === 'ENOENT') return [];
       throw error;
     }
+  }
+
+  async listRecursive(prefix: string): Promise<FileInfo[]> {
+    const dir = localPath(prefix);
+    const entries = await readdir(dir, { recursive: true, withFileTypes: true }).catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return [];
+      throw error;
+    });
+    const out: FileInfo[] = [];
+    for (const entry of entries) {
+      if (!entry.isFile()) continue;
+      const path = join(entry.parentPath, entry.name);
+      // A file deleted since the listing is simply gone.
+      const info = await stat(path).catch(() => undefined);
+      if (!info) continue;
+      const location = prefix.startsWith('file:') ? fileUri(path) : path;
+      out.push({ location, sizeBytes: info.size, modifiedAt: info.mtime });
+    }
+    return out.sort((a, b) => (a.location < b.location ? -1 : 1));
   }
 
   async #stage(path: string, data: Uint8Array): Promise<string> {

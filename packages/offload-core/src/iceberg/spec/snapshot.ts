@@ -1,6 +1,6 @@
 import type { DataFile } from './data-file.js';
 
-/** Snapshot operations of the spec; Coldtier only ever appends. */
+/** Snapshot operations of the spec; Coldtier appends, and compaction replaces. */
 export type SnapshotOperation = 'append' | 'replace' | 'overwrite' | 'delete';
 
 /** A snapshot summary: `operation` plus string properties (totals, engine info, `coldtier.*`). */
@@ -53,28 +53,47 @@ export function appendSummary(
   added: readonly DataFile[],
   properties: Readonly<Record<string, string>> = {},
 ): SnapshotSummary {
-  let records = 0n;
-  let size = 0n;
-  const partitions = new Set<string>();
-  for (const f of added) {
-    records += f.recordCount;
-    size += f.fileSizeInBytes;
-    partitions.add(partitionKey(f.partition));
-  }
+  return changeSummary('append', parent, added, [], properties);
+}
+
+/** The summary of a `replace` of `deleted` by `added` (a compaction): same rows, other files. */
+export function replaceSummary(
+  parent: SnapshotSummary | undefined,
+  added: readonly DataFile[],
+  deleted: readonly DataFile[],
+  properties: Readonly<Record<string, string>> = {},
+): SnapshotSummary {
+  return changeSummary('replace', parent, added, deleted, properties);
+}
+
+function changeSummary(
+  operation: SnapshotOperation,
+  parent: SnapshotSummary | undefined,
+  added: readonly DataFile[],
+  deleted: readonly DataFile[],
+  properties: Readonly<Record<string, string>>,
+): SnapshotSummary {
+  const sum = (files: readonly DataFile[], of: (f: DataFile) => bigint): bigint => files.reduce((n, f) => n + of(f), 0n);
+  const [addedRecords, deletedRecords] = [sum(added, (f) => f.recordCount), sum(deleted, (f) => f.recordCount)];
+  const [addedSize, removedSize] = [sum(added, (f) => f.fileSizeInBytes), sum(deleted, (f) => f.fileSizeInBytes)];
+  const partitions = new Set([...added, ...deleted].map((f) => partitionKey(f.partition)));
   const totals: Record<string, bigint> = {};
   for (const key of TOTALS) totals[key] = total(parent, key);
-  totals['total-records'] = (totals['total-records'] ?? 0n) + records;
-  totals['total-files-size'] = (totals['total-files-size'] ?? 0n) + size;
-  totals['total-data-files'] = (totals['total-data-files'] ?? 0n) + BigInt(added.length);
+  totals['total-records'] = (totals['total-records'] ?? 0n) + addedRecords - deletedRecords;
+  totals['total-files-size'] = (totals['total-files-size'] ?? 0n) + addedSize - removedSize;
+  totals['total-data-files'] = (totals['total-data-files'] ?? 0n) + BigInt(added.length - deleted.length);
   const computed: Record<string, string> = {
     'added-data-files': String(added.length),
-    'added-records': String(records),
-    'added-files-size': String(size),
+    'added-records': String(addedRecords),
+    'added-files-size': String(addedSize),
+    ...(deleted.length > 0
+      ? { 'deleted-data-files': String(deleted.length), 'deleted-records': String(deletedRecords), 'removed-files-size': String(removedSize) }
+      : {}),
     'changed-partition-count': String(partitions.size),
   };
   for (const key of TOTALS) computed[key] = String(totals[key]);
   const extra = Object.entries(properties).filter(([k]) => k !== 'operation' && !(k in computed));
-  return { operation: 'append', ...Object.fromEntries(extra), ...computed };
+  return { operation, ...Object.fromEntries(extra), ...computed };
 }
 
 /** A stable string for a partition tuple, to count distinct partitions. */

@@ -17,6 +17,8 @@ export type TableUpdate =
   | { readonly action: 'set-default-spec'; readonly specId: number }
   | { readonly action: 'add-snapshot'; readonly snapshot: Snapshot }
   | { readonly action: 'set-snapshot-ref'; readonly refName: string; readonly snapshotId: bigint; readonly type: 'branch' | 'tag' }
+  | { readonly action: 'remove-snapshots'; readonly snapshotIds: readonly bigint[] }
+  | { readonly action: 'remove-snapshot-ref'; readonly refName: string }
   | { readonly action: 'set-properties'; readonly updates: Readonly<Record<string, string>> }
   | { readonly action: 'remove-properties'; readonly removals: readonly string[] };
 
@@ -119,6 +121,12 @@ export function applyUpdates(base: TableMetadata, updates: readonly TableUpdate[
       case 'set-snapshot-ref':
         m = setRef(m, u.refName, u.snapshotId, u.type);
         break;
+      case 'remove-snapshots':
+        m = removeSnapshots(m, new Set(u.snapshotIds));
+        break;
+      case 'remove-snapshot-ref':
+        m = removeRef(m, u.refName);
+        break;
       case 'set-properties':
         m = { ...m, properties: { ...m.properties, ...u.updates } };
         break;
@@ -156,4 +164,33 @@ function setRef(m: TableMetadata, name: string, snapshotId: bigint, type: 'branc
     currentSnapshotId: snapshotId,
     snapshotLog: [...m.snapshotLog, { timestampMs: snapshot.timestampMs, snapshotId }],
   };
+}
+
+/**
+ * Drops snapshots, the refs pointing at them, their statistics and, as
+ * Iceberg's Java builder does, the snapshot log up to the last removed entry
+ * (the log must stay a contiguous history of existing snapshots).
+ */
+function removeSnapshots(m: TableMetadata, ids: ReadonlySet<bigint>): TableMetadata {
+  if (ids.size === 0) return m;
+  const refs = Object.fromEntries(Object.entries(m.refs).filter(([, r]) => !ids.has(r.snapshotId)));
+  const lastRemoved = m.snapshotLog.findLastIndex((e) => ids.has(e.snapshotId));
+  const statsOf = (s: unknown): bigint | undefined => {
+    const id = (s as { 'snapshot-id'?: unknown } | null)?.['snapshot-id'];
+    return typeof id === 'bigint' ? id : typeof id === 'number' ? BigInt(id) : undefined;
+  };
+  return {
+    ...m,
+    snapshots: m.snapshots.filter((s) => !ids.has(s.snapshotId)),
+    refs,
+    currentSnapshotId: m.currentSnapshotId !== null && ids.has(m.currentSnapshotId) ? null : m.currentSnapshotId,
+    snapshotLog: m.snapshotLog.slice(lastRemoved + 1),
+    statistics: m.statistics.filter((s) => !ids.has(statsOf(s) ?? -1n)),
+    partitionStatistics: m.partitionStatistics.filter((s) => !ids.has(statsOf(s) ?? -1n)),
+  };
+}
+
+function removeRef(m: TableMetadata, name: string): TableMetadata {
+  const refs = Object.fromEntries(Object.entries(m.refs).filter(([n]) => n !== name));
+  return name === MAIN_BRANCH ? { ...m, refs, currentSnapshotId: null } : { ...m, refs };
 }

@@ -1,36 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { systemClock, type Clock } from '../../clock.js';
-import { silentLogger, type Logger } from '../../logger.js';
-import {
-  CommitConflictError,
-  CommitStateUnknownError,
-  formatIdentifier,
-  type Catalog,
-  type CommitOptions,
-  type LoadedTable,
-  type TableIdentifier,
-} from '../catalog/catalog.js';
-import type { FileIO } from '../io/file-io.js';
+import { systemClock } from '../../clock.js';
+import { formatIdentifier, type Catalog, type CommitOptions, type LoadedTable, type TableIdentifier } from '../catalog/catalog.js';
 import type { DataFile } from '../spec/data-file.js';
 import { IcebergSpecError } from '../spec/errors.js';
-import { writeManifestList, type ManifestFile } from '../spec/manifest-list.js';
+import type { ManifestFile } from '../spec/manifest-list.js';
 import { ManifestEntryStatus, type ManifestContext } from '../spec/manifest.js';
 import { bindPartitionSpec } from '../spec/partition.js';
-import { appendSummary, MAIN_BRANCH, type Snapshot } from '../spec/snapshot.js';
+import { appendSummary, type Snapshot } from '../spec/snapshot.js';
 import { currentSchema, currentSnapshot, defaultSpec, type TableMetadata } from '../spec/table-metadata.js';
-import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
+import { deleteAll, runCommitLoop, type CommitAction, type CommitLoopOptions } from './commit-loop.js';
 import { mergeManifests, mergePolicyOf, writeManifestFile, type MergePolicy } from './manifest-merge.js';
+import { produceSnapshot } from './snapshot-producer.js';
 import { newSnapshotId } from './snapshot-id.js';
 import { readSnapshotManifests } from './table-scan.js';
 
-export interface RetryPolicy {
-  /** Retries after the first attempt (Iceberg's `commit.retry.num-retries`, default 4). */
-  readonly retries: number;
-  readonly minWaitMs: number;
-  readonly maxWaitMs: number;
-}
-
-export interface FastAppendOptions {
+export interface FastAppendOptions extends CommitLoopOptions {
   /** Extra snapshot summary properties (e.g. `coldtier.watermark`); computed totals win on clashes. */
   readonly snapshotProperties?: Readonly<Record<string, string>>;
   /**
@@ -48,13 +32,13 @@ export interface FastAppendOptions {
    * so a transaction hook can record the snapshot id. Wins over `commit`.
    */
   readonly commitFor?: (snapshot: Snapshot) => CommitOptions;
+  /**
+   * Table properties set in the same commit as the snapshot (e.g. the
+   * `coldtier.watermark.<source>` marker, which snapshot expiry cannot drop).
+   */
+  readonly tableProperties?: Readonly<Record<string, string>>;
   /** Overrides the table's `commit.manifest*` merge properties. */
   readonly merge?: Partial<MergePolicy>;
-  readonly retry?: Partial<RetryPolicy>;
-  /** Injected for tests; defaults to setTimeout. */
-  readonly sleep?: (ms: number) => Promise<void>;
-  readonly clock?: Clock;
-  readonly logger?: Logger;
 }
 
 export interface FastAppendResult {
@@ -64,16 +48,15 @@ export interface FastAppendResult {
   readonly attempts: number;
 }
 
-const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Appends data files to a table in one new snapshot, like Iceberg's
  * `FastAppend` plus manifest merging. The added files' manifest is written
- * once; each attempt reloads the table, re-validates, writes a manifest
- * list over the fresh parent's manifests and commits `add-snapshot` +
- * `set-snapshot-ref main` guarded by `assert-ref-snapshot-id`. Conflicts
- * retry with exponential backoff; files of failed attempts are deleted
- * unless the catalog reports an unknown outcome ({@link CommitStateUnknownError}).
+ * once; on the shared commit loop ({@link runCommitLoop}) each attempt
+ * re-validates against the reloaded table, writes a manifest list over the
+ * fresh parent's manifests and commits `add-snapshot` + `set-snapshot-ref
+ * main` guarded by `assert-ref-snapshot-id`. The snapshot id stays the same
+ * across attempts. Conflicts retry as the table's `commit.retry.*` says;
+ * files of failed attempts are deleted unless the outcome is unknown.
  */
 export async function fastAppend(
   catalog: Catalog,
@@ -83,25 +66,22 @@ export async function fastAppend(
 ): Promise<FastAppendResult> {
   const name = formatIdentifier(identifier);
   const clock = options.clock ?? systemClock;
-  const sleep = options.sleep ?? defaultSleep;
-  const logger = options.logger ?? silentLogger;
-  const retry: RetryPolicy = { retries: 4, minWaitMs: 100, maxWaitMs: 60_000, ...options.retry };
   const snapshotId = newSnapshotId();
   const commitUuid = randomUUID();
   let manifestCount = 0;
   const nextManifest = (base: TableMetadata): string => `${base.location}/metadata/${commitUuid}-m${manifestCount++}.avro`;
 
   let added: { manifest: ManifestFile; specId: number } | undefined;
-  const cleanup: string[] = [];
-  try {
-    for (let attempt = 1; ; attempt++) {
-      const base = await catalog.loadTable(identifier);
+  const replaced: string[] = [];
+  const action: CommitAction<Snapshot> = {
+    name: 'append',
+    plan: async (base, attempt) => {
       await options.validate?.(base);
       const ctx = manifestContext(base.metadata, name);
       checkPartitions(dataFiles, ctx, name);
       const sequenceNumber = BigInt(base.metadata.lastSequenceNumber + 1);
       if (added?.specId !== ctx.spec['spec-id']) {
-        if (added) cleanup.push(added.manifest.manifestPath);
+        if (added) replaced.push(added.manifest.manifestPath);
         const entries = dataFiles.map((dataFile) => ({
           status: ManifestEntryStatus.ADDED,
           snapshotId,
@@ -112,45 +92,49 @@ export async function fastAppend(
         const location = nextManifest(base.metadata);
         added = { manifest: await writeManifestFile(catalog.io, location, ctx, entries, snapshotId, sequenceNumber), specId: ctx.spec['spec-id'] };
       }
-      const attemptFiles: string[] = [];
-      try {
-        const { snapshot, updates, requirements } = await planAttempt({
-          io: catalog.io,
-          base,
-          ctx,
-          added: { ...added.manifest, sequenceNumber, minSequenceNumber: sequenceNumber },
-          dataFiles,
-          snapshotId,
-          sequenceNumber,
-          manifestListLocation: `${base.metadata.location}/metadata/snap-${snapshotId}-${attempt}-${commitUuid}.avro`,
-          policy: { ...mergePolicyOf(base.metadata.properties), ...options.merge },
-          nextManifest: () => nextManifest(base.metadata),
-          written: attemptFiles,
-          nowMs: clock.now().getTime(),
-          snapshotProperties: options.snapshotProperties ?? {},
-        });
-        const table = await catalog.commitTable(identifier, requirements, updates, options.commitFor?.(snapshot) ?? options.commit);
-        logger.info('iceberg append committed', { table: name, snapshotId: String(snapshotId), attempt });
-        return { table, snapshot, attempts: attempt };
-      } catch (error) {
-        // An unknown outcome may have published these files; orphans are harmless, dangling references are not.
-        if (error instanceof CommitStateUnknownError) {
-          added = undefined;
-          throw error;
-        }
-        await deleteAll(catalog.io, attemptFiles);
-        if (!(error instanceof CommitConflictError) || attempt > retry.retries) throw error;
-        const wait = Math.min(retry.maxWaitMs, retry.minWaitMs * 2 ** (attempt - 1));
-        logger.warn('iceberg commit conflict, retrying', { table: name, attempt, waitMs: wait, error: error.message });
-        await sleep(wait);
-      }
-    }
-  } catch (error) {
-    if (added) cleanup.push(added.manifest.manifestPath);
-    throw error;
-  } finally {
-    await deleteAll(catalog.io, cleanup);
-  }
+      const parent = currentSnapshot(base.metadata);
+      const merged = await mergeManifests({
+        io: catalog.io,
+        metadata: base.metadata,
+        ctx,
+        existing: parent ? await readSnapshotManifests(catalog.io, parent) : [],
+        newCount: 1,
+        policy: { ...mergePolicyOf(base.metadata.properties), ...options.merge },
+        snapshotId,
+        sequenceNumber,
+        nextLocation: () => nextManifest(base.metadata),
+      });
+      merged.written.forEach(attempt.track);
+      const manifestListLocation = `${base.metadata.location}/metadata/snap-${snapshotId}-${attempt.number}-${commitUuid}.avro`;
+      attempt.track(manifestListLocation);
+      const produced = await produceSnapshot({
+        io: catalog.io,
+        base,
+        snapshotId,
+        manifests: [{ ...added.manifest, sequenceNumber, minSequenceNumber: sequenceNumber }, ...merged.manifests],
+        summary: appendSummary(parent?.summary, dataFiles, options.snapshotProperties ?? {}),
+        manifestListLocation,
+        nowMs: clock.now().getTime(),
+      });
+      const properties = options.tableProperties ?? {};
+      return {
+        updates: [
+          ...produced.updates,
+          ...(Object.keys(properties).length > 0 ? [{ action: 'set-properties' as const, updates: properties }] : []),
+        ],
+        requirements: produced.requirements,
+        result: produced.snapshot,
+        ...withCommitOptions(options.commitFor?.(produced.snapshot) ?? options.commit),
+      };
+    },
+    abandon: () => deleteAll(catalog.io, [...replaced, ...(added ? [added.manifest.manifestPath] : [])]),
+  };
+  const { table, result, attempts } = await runCommitLoop(catalog, identifier, action, options);
+  return { table, snapshot: result, attempts };
+}
+
+function withCommitOptions(commit: CommitOptions | undefined): { commit?: CommitOptions } {
+  return commit ? { commit } : {};
 }
 
 function manifestContext(metadata: TableMetadata, table: string): ManifestContext {
@@ -171,69 +155,4 @@ function checkPartitions(files: readonly DataFile[], ctx: ManifestContext, table
       { table },
     );
   }
-}
-
-async function planAttempt(input: {
-  io: FileIO;
-  base: LoadedTable;
-  ctx: ManifestContext;
-  added: ManifestFile;
-  dataFiles: readonly DataFile[];
-  snapshotId: bigint;
-  sequenceNumber: bigint;
-  manifestListLocation: string;
-  policy: MergePolicy;
-  nextManifest: () => string;
-  written: string[];
-  nowMs: number;
-  snapshotProperties: Readonly<Record<string, string>>;
-}): Promise<{ snapshot: Snapshot; updates: TableUpdate[]; requirements: TableRequirement[] }> {
-  const metadata = input.base.metadata;
-  const parent = currentSnapshot(metadata);
-  const existing = parent ? await readSnapshotManifests(input.io, parent) : [];
-  const merged = await mergeManifests({
-    io: input.io,
-    metadata,
-    ctx: input.ctx,
-    existing,
-    newCount: 1,
-    policy: input.policy,
-    snapshotId: input.snapshotId,
-    sequenceNumber: input.sequenceNumber,
-    nextLocation: input.nextManifest,
-  });
-  input.written.push(...merged.written);
-  const sequenceNumber = Number(input.sequenceNumber);
-  await input.io.create(
-    input.manifestListLocation,
-    writeManifestList(
-      { snapshotId: input.snapshotId, parentSnapshotId: parent?.snapshotId, sequenceNumber },
-      [input.added, ...merged.manifests],
-    ),
-  );
-  input.written.push(input.manifestListLocation);
-  const snapshot: Snapshot = {
-    snapshotId: input.snapshotId,
-    ...(parent ? { parentSnapshotId: parent.snapshotId } : {}),
-    sequenceNumber,
-    timestampMs: Math.max(input.nowMs, metadata.lastUpdatedMs),
-    manifestList: input.manifestListLocation,
-    summary: appendSummary(parent?.summary, input.dataFiles, input.snapshotProperties),
-    schemaId: metadata.currentSchemaId,
-  };
-  return {
-    snapshot,
-    updates: [
-      { action: 'add-snapshot', snapshot },
-      { action: 'set-snapshot-ref', refName: MAIN_BRANCH, snapshotId: input.snapshotId, type: 'branch' },
-    ],
-    requirements: [
-      { type: 'assert-table-uuid', uuid: metadata.tableUuid },
-      { type: 'assert-ref-snapshot-id', ref: MAIN_BRANCH, snapshotId: parent?.snapshotId ?? null },
-    ],
-  };
-}
-
-async function deleteAll(io: FileIO, locations: readonly string[]): Promise<void> {
-  await Promise.all(locations.map((l) => io.delete(l).catch(() => undefined)));
 }

@@ -74,7 +74,9 @@ export async function writeManifestFile(
  * reach the policy's count, small data manifests of the current spec are
  * packed into manifests of up to the target size. Their live entries are
  * rewritten as EXISTING with the snapshot id and sequence numbers they
- * already had, so readers see the same files at the same sequence numbers.
+ * already had, so readers see the same files at the same sequence numbers;
+ * DELETED entries are dropped unless the new snapshot itself deleted them
+ * (Java's `ManifestMergeManager`).
  * Returns the new manifest list (merged manifests first) and the files it wrote.
  */
 export async function mergeManifests(input: {
@@ -118,7 +120,9 @@ export async function mergeManifests(input: {
     const entries: ManifestEntry[] = [];
     for (const m of group) {
       for (const e of await readManifestEntries(input.io, input.metadata, m)) {
+        // DELETED entries of earlier snapshots are history; this snapshot's own must stay, or expiry cannot find the files it replaced.
         if (e.status !== ManifestEntryStatus.DELETED) entries.push({ ...e, status: ManifestEntryStatus.EXISTING });
+        else if (e.snapshotId === input.snapshotId) entries.push(e);
       }
     }
     const location = input.nextLocation();

@@ -37,6 +37,8 @@ export interface LiveDataFile {
   readonly dataFile: DataFile;
   readonly snapshotId: bigint;
   readonly sequenceNumber: bigint;
+  /** The partition spec of the manifest that lists it. */
+  readonly specId: number;
 }
 
 /**
@@ -51,7 +53,12 @@ export async function listLiveDataFiles(io: FileIO, metadata: TableMetadata, sna
     if (manifest.content !== 0) continue;
     for (const e of await readManifestEntries(io, metadata, manifest)) {
       if (e.status === ManifestEntryStatus.DELETED) continue;
-      out.push({ dataFile: e.dataFile, snapshotId: e.snapshotId ?? manifest.addedSnapshotId, sequenceNumber: e.sequenceNumber ?? 0n });
+      out.push({
+        dataFile: e.dataFile,
+        snapshotId: e.snapshotId ?? manifest.addedSnapshotId,
+        sequenceNumber: e.sequenceNumber ?? 0n,
+        specId: manifest.partitionSpecId,
+      });
     }
   }
   return out;

@@ -10,7 +10,7 @@ import type { DataFile } from '../../iceberg/spec/data-file.js';
 import type { Snapshot } from '../../iceberg/spec/snapshot.js';
 import { defaultSpec } from '../../iceberg/spec/table-metadata.js';
 import { fastAppend } from '../../iceberg/transaction/fast-append.js';
-import type { RetryPolicy as CommitRetryPolicy } from '../../iceberg/transaction/fast-append.js';
+import type { RetryPolicy as CommitRetryPolicy } from '../../iceberg/transaction/commit-loop.js';
 import { ClickHouseParquetSource, describeClickHouseColumns } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import type { ParquetExportMode, ParquetQueryClient, ParquetSourceTable } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import { silentLogger } from '../../logger.js';
@@ -21,7 +21,7 @@ import type { PgQueryable } from '../../watermark/pg-client.js';
 import type { Lease, RunSuccess, WatermarkState } from '../../watermark/store.js';
 import type { JobResult, JobRunner, OffloadJob } from '../contract.js';
 import { classifyEmbeddedFailure } from './classify.js';
-import { coldtierSummary, committedWatermarkOf } from './summary.js';
+import { coldtierSummary, coldtierTableProperties, committedWatermarkOf } from './summary.js';
 import { prepareTarget, selectColumns, targetIdentifier } from './target-table.js';
 
 /** Where a run is; `onStage` is called as each is reached. */
@@ -165,8 +165,9 @@ export class EmbeddedIcebergRunner implements JobRunner {
 
   /**
    * The cursor of the last row of `table.source` its target holds, from the
-   * newest `coldtier.watermark` of that source on the target's `main`
-   * branch; `null` when the target does not exist or holds none.
+   * `coldtier.watermark.<source>` table property or the newest
+   * `coldtier.watermark` of that source on the target's `main` branch;
+   * `null` when the target does not exist or holds none.
    */
   async committedWatermark(table: TableConfig, signal: AbortSignal): Promise<Cursor | null> {
     try {
@@ -195,6 +196,7 @@ export class EmbeddedIcebergRunner implements JobRunner {
     }
     return fastAppend(this.#catalog, target, dataFiles, {
       snapshotProperties: coldtierSummary(job.runId, job.table.source, maxCursor),
+      tableProperties: coldtierTableProperties(job.table.source, maxCursor),
       validate: (base) => assertNotOvertaken(job, base),
       ...(shared && lease
         ? {

@@ -11,7 +11,16 @@ export type {
   TransactionalWatermarkStore,
 } from './embedded-runner.js';
 export { classifyEmbeddedFailure } from './classify.js';
-export { SUMMARY_RUN_ID, SUMMARY_SOURCE_TABLE, SUMMARY_WATERMARK, coldtierSummary, committedWatermarkOf } from './summary.js';
+export {
+  SUMMARY_RUN_ID,
+  SUMMARY_SOURCE_TABLE,
+  SUMMARY_WATERMARK,
+  WATERMARK_PROPERTY_PREFIX,
+  coldtierSummary,
+  coldtierTableProperties,
+  committedWatermarkOf,
+  watermarkPropertyKey,
+} from './summary.js';
 export { TARGET_TABLE_PROPERTIES, partitionSpecFor, prepareTarget, selectColumns, targetIdentifier } from './target-table.js';
 export type { PreparedTarget } from './target-table.js';
 export { cleanOrphanDataFiles, findOrphanDataFiles } from './orphans.js';

@@ -1,0 +1,31 @@
+import { ClickHouseFileRewriter, OffloadError, runTableMaintenance } from '@coldtier/offload-core';
+import type { MaintenanceProgress, TableConfig, TableMaintenanceResult } from '@coldtier/offload-core';
+import type { App } from './app.js';
+import { createCatalog } from './runner.js';
+
+/** One table's maintenance as the daemon does it, under its lease. */
+export async function maintainOne(
+  app: App,
+  table: TableConfig,
+  options: { readonly owner: string; readonly dryRun?: boolean; readonly onProgress?: (event: MaintenanceProgress) => void; readonly signal?: AbortSignal },
+): Promise<TableMaintenanceResult> {
+  const runner = app.config.runner;
+  if (runner.kind !== 'embedded') {
+    throw new OffloadError('config', 'maintain works on the embedded runner\'s Iceberg catalog; with runner.kind "spark" use the Spark procedures');
+  }
+  const catalog = createCatalog(runner, await app.pool());
+  // Only a ClickHouse in this process shares the warehouse's filesystem and can write the compacted files.
+  const rewriter = app.config.clickhouse.url === 'embedded' ? new ClickHouseFileRewriter(await app.clickhouse()) : undefined;
+  return runTableMaintenance({
+    store: await app.store(),
+    catalog,
+    table,
+    config: app.config.maintenance,
+    leaseOwner: options.owner,
+    dryRun: options.dryRun ?? false,
+    logger: app.logger,
+    ...(rewriter ? { rewriter } : {}),
+    ...(options.onProgress ? { onProgress: options.onProgress } : {}),
+    ...(options.signal ? { signal: options.signal } : {}),
+  });
+}
