@@ -42,6 +42,7 @@ describe('runbooks', () => {
       'iceberg-offload-ttl-headroom.md',
       'iceberg-offload-watermark-recovery.md',
       'iceberg-scheduler-recovery.md',
+      'iceberg-table-maintenance.md',
     ]);
   });
 

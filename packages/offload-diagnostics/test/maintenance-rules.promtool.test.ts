@@ -23,7 +23,7 @@ const series = (name: string, labels: string, values: string) => ({ series: `${n
 const M = MAINTENANCE_METRIC_NAMES;
 
 const LABELS = { table: 't', severity: 'warning', component: 'iceberg-scheduler', tier: 'cold-storage' };
-const RUNBOOK = 'docs/operations/runbooks/iceberg-table-maintenance.md';
+const RUNBOOK = 'docs/runbooks/iceberg-table-maintenance.md';
 const failing = {
   exp_labels: LABELS,
   exp_annotations: {
