@@ -1,4 +1,4 @@
-import { writeFile } from 'node:fs/promises';
+import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -86,5 +86,26 @@ describe('coldtier start against a ClickHouse server over HTTP', () => {
       process.chdir(cwd);
       await reader.close();
     }
+  });
+
+  it('fails a run against a silent server as a timeout after clickhouse.requestTimeoutSeconds, logging the client through its own logger', { timeout: 120_000 }, async () => {
+    const impatient = join(dir.path, 'impatient.yaml');
+    await writeFile(impatient, (await readFile(config, 'utf8')).replace('passwordEnv: SOURCE_CLICKHOUSE_PASSWORD', 'passwordEnv: SOURCE_CLICKHOUSE_PASSWORD, requestTimeoutSeconds: 1'));
+    const watermarks = async () =>
+      (JSON.parse((await coldtier(['status', '--config', impatient, '--json'], { env })).stdout) as { tables: { watermark: string | null }[] }).tables.map((t) => t.watermark);
+    const before = await watermarks();
+    await server.injectFault('stall');
+    let result;
+    try {
+      result = await coldtier(['run', '--once', '--config', impatient, '--log-format', 'json', '--verbose'], { env });
+    } finally {
+      await server.injectFault(null);
+    }
+    expect(result.code, result.stderr).toBe(1);
+    const lines = result.stderr.trim().split('\n').map((l) => JSON.parse(l) as { level: string; message: string; error?: string });
+    expect(lines.some((l) => l.message.startsWith('ClickHouse client: ') && l.error === 'Timeout error.')).toBe(true);
+    expect(lines.some((l) => /Offload failed: bronze_trades_binance \(ClickHouse did not answer in time\)/.test(JSON.stringify(l)))).toBe(true);
+    expect(result.stderr).not.toMatch(/\n\s+at /);
+    expect(await watermarks()).toEqual(before);
   });
 });

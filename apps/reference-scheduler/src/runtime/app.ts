@@ -120,7 +120,7 @@ export class App {
 
   async #openClickHouse(): Promise<ClickHouseClient> {
     if (this.layout && this.config.clickhouse.url === 'embedded') await this.#lock();
-    const client = await openClickHouse(this.config, this.layout?.clickhouse ?? resolve(DEFAULT_STATE_DIR, 'clickhouse'));
+    const client = await openClickHouse(this.config, this.layout?.clickhouse ?? resolve(DEFAULT_STATE_DIR, 'clickhouse'), this.logger);
     this.#closers.push(() => client.close());
     if (this.embeddedDefault) {
       await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteClickHouse(EMBEDDED_DATABASE)}` });
