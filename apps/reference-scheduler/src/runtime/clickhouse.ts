@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import { ClickHouseLogLevel, createClient } from '@clickhouse/client';
 import type { ClickHouseClient, ClickHouseClientConfigOptions, Logger as ClientLogger, ErrorLogParams, LogParams, WarnLogParams } from '@clickhouse/client';
+import { OffloadError } from '@coldtier/offload-core';
 import type { Logger, OffloadConfig } from '@coldtier/offload-core';
 
 /**
@@ -16,11 +17,25 @@ export async function openClickHouse(config: OffloadConfig, defaultPath: string,
   }
   const dataDir = path ?? defaultPath;
   await mkdir(dataDir, { recursive: true });
-  const { createChdbConnection } = await import('chdb/connection');
+  const { createChdbConnection } = await importDemoPart(() => import('chdb/connection'), 'chdb', 'set clickhouse.url to your ClickHouse server');
   // chdb types its Connection against @clickhouse/client-common, which
   // @clickhouse/client bundles under its own declarations; same shape.
   const connection = createChdbConnection({ path: dataDir }) as unknown as NonNullable<ClickHouseClientConfigOptions['connection']>;
   return createClient({ connection, log });
+}
+
+/**
+ * Loads a piece of the embedded setup. They are optional dependencies, left out
+ * of a production install (`pnpm deploy --prod --no-optional`): asking for the
+ * embedded setup there is a configuration error naming the package.
+ */
+export async function importDemoPart<T>(load: () => Promise<T>, pkg: string, instead: string): Promise<T> {
+  try {
+    return await load();
+  } catch (cause) {
+    if ((cause as { code?: unknown }).code !== 'ERR_MODULE_NOT_FOUND') throw cause;
+    throw new OffloadError('config', `the embedded setup needs the optional package ${pkg}, which is not installed (a production install leaves it out): install it, or ${instead}`, { cause });
+  }
 }
 
 /**
