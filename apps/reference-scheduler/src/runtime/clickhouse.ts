@@ -13,7 +13,16 @@ export async function openClickHouse(config: OffloadConfig, defaultPath: string,
   const { url, username, password, path, requestTimeoutSeconds } = config.clickhouse;
   const log = { LoggerClass: clientLoggerClass(logger), level: ClickHouseLogLevel.WARN };
   if (url !== 'embedded') {
-    return createClient({ url, username, ...(password === undefined ? {} : { password }), request_timeout: requestTimeoutSeconds * 1000, log });
+    const requestTimeoutMs = requestTimeoutSeconds * 1000;
+    return createClient({
+      url,
+      username,
+      ...(password === undefined ? {} : { password }),
+      request_timeout: requestTimeoutMs,
+      // A live server reports progress well within the timeout while a long query runs, so only a silent one times out.
+      clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: String(Math.ceil(requestTimeoutMs / 3)) },
+      log,
+    });
   }
   const dataDir = path ?? defaultPath;
   await mkdir(dataDir, { recursive: true });
