@@ -68,6 +68,9 @@ describe('ClickHouse HTTP test server', () => {
     expect(await both.text()).toBe('"a",3\n');
     const clause = await get('SELECT 7 AS x FORMAT JSONEachRow', { default_format: 'CSV' });
     expect([clause.headers.get('x-clickhouse-format'), await clause.text()]).toEqual(['JSONEachRow', '{"x":7}\n']);
+    // clickhouse-jdbc sends the format and database as headers.
+    const headed = await get('SELECT count() AS n FROM trades', {}, { ...auth(), 'X-ClickHouse-Format': 'JSONEachRow', 'X-ClickHouse-Database': 'hot' });
+    expect(await headed.text()).toMatch(/^\{"n":\d+\}\n$/);
     const parquet = await client.exec({ query: 'SELECT number FROM numbers(70000) FORMAT Parquet' });
     const file = Buffer.concat(await parquet.stream.toArray());
     expect([file.subarray(0, 4).toString(), file.subarray(-4).toString()]).toEqual(['PAR1', 'PAR1']);
