@@ -20,7 +20,7 @@ let catalog: FilesystemCatalog;
 beforeAll(async () => {
   [server, reader, temp] = await Promise.all([startClickHouseServer({ password: 'pw' }), startEmbeddedClickHouse(), createTempDir()]);
   // A short request timeout: a silent server fails the attempt long before the table's budget.
-  source = server.client({ request_timeout: 2_000, log: { level: ClickHouseLogLevel.OFF } });
+  source = server.client({ request_timeout: 5_000, log: { level: ClickHouseLogLevel.OFF } });
   catalog = new FilesystemCatalog({ warehouse: temp.path });
   await source.command({ query: 'CREATE DATABASE k2' });
 });
