@@ -120,7 +120,12 @@ describe('ClickHouse HTTP test server', () => {
     let expected = 0;
     for (let n = 0; n < 3_000_000; n++) expected += String(n).length + 1;
     expect(bytes).toBe(expected);
-    const rs = await client.query({ query: 'SELECT throwIf(number = 200000) AS x FROM numbers(300000)', format: 'JSONEachRow' });
+    // The exception comes 2 s after the first blocks (sleep runs only for that row), so the headers have surely gone out.
+    const rs = await client.query({
+      query: 'SELECT throwIf(number = 200000 AND sleep(2) = 0) AS x FROM numbers(300000)',
+      format: 'JSONEachRow',
+      clickhouse_settings: { max_block_size: '10000' },
+    });
     await expect(rs.json()).rejects.toMatchObject({ code: '395', type: 'FUNCTION_THROW_IF_VALUE_IS_NON_ZERO' });
   });
 
