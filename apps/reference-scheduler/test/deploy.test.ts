@@ -174,7 +174,7 @@ describe('container image', () => {
   it('says plainly that the embedded setup is not in the image', async () => {
     const result = await image(['status', '--state-dir', join(dir.path, 'state')]);
     expect(result.code).toBe(2);
-    expect(result.output.trim()).toMatch(/^coldtier status: the embedded setup needs @electric-sql\/pglite, which this installation leaves out/);
+    expect(result.output.trim()).toMatch(/^coldtier status: the embedded setup needs the optional package @electric-sql\/pglite, which is not installed/);
   });
 
   it('runs its CMD (start) against PostgreSQL and a ClickHouse URL: serves /healthz and /metrics, stops cleanly on SIGTERM', { timeout: 120_000 }, async () => {

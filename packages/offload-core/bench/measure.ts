@@ -2,14 +2,19 @@
  * One measurement, run in a child process of its own (chdb binds one data
  * directory per process, and the process's peak RSS is the measurement's).
  * Usage: node measure.js <setup|export|coldtier|clickhouse-iceberg> <chdb dir> <output dir> <rows> [stream|server-file]
- * Prints one `BENCH_RESULT {json}` line.
+ *        node measure.js <download|coldtier-http> <server URL> <output dir> <rows>
+ * Prints one `BENCH_RESULT {json}` line. The HTTP measurements never load chdb,
+ * so their peak RSS is Coldtier's (or the download's) alone.
  */
+import { createWriteStream } from 'node:fs';
 import { stat, readdir } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createClient } from '@clickhouse/client';
 import type { ClickHouseClient, ClickHouseClientConfigOptions } from '@clickhouse/client';
-import { createChdbConnection } from 'chdb/connection';
 import { EmbeddedIcebergRunner, FilesystemCatalog, INITIAL_CURSOR, PARQUET_OUTPUT_SETTINGS, parseMicros, tableSchema } from '@coldtier/offload-core';
 import type { EmbeddedStage, ParquetExportMode, ParquetQueryClient, TableConfig } from '@coldtier/offload-core';
 import { DATABASE, TABLE, UNTIL, WINDOW_QUERY, createBronze } from './bronze.js';
@@ -29,9 +34,25 @@ export interface Measurement {
 
 type Timed = { seconds: number; bytes: number; files: number; phases: Record<string, number> };
 
-function open(path: string): ClickHouseClient {
+async function open(path: string): Promise<ClickHouseClient> {
+  const { createChdbConnection } = await import('chdb/connection');
   const connection = createChdbConnection({ path }) as unknown as NonNullable<ClickHouseClientConfigOptions['connection']>;
   return createClient({ connection });
+}
+
+/** The HTTP measurements' client, set up as the app sets it up: the server's default user, progress headers, a generous timeout for a loaded machine. */
+function openHttp(url: string): ClickHouseClient {
+  return createClient({ url, request_timeout: 600_000, clickhouse_settings: { send_progress_in_http_headers: 1, http_headers_progress_interval_ms: '60000' } });
+}
+
+/** (d) ClickHouse's own Parquet download of the window over HTTP, the body written straight to a file (curl -o). */
+async function downloadParquet(url: string, out: string): Promise<Timed> {
+  const params = new URLSearchParams(Object.entries(PARQUET_OUTPUT_SETTINGS).map(([k, v]): [string, string] => [k, String(v)]));
+  const start = performance.now();
+  const response = await fetch(`${url}/?${params}`, { method: 'POST', body: `${WINDOW_QUERY} FORMAT Parquet` });
+  if (!response.ok || !response.body) throw new Error(`download failed: HTTP ${response.status}: ${await response.text()}`);
+  await pipeline(Readable.fromWeb(response.body as WebReadableStream), createWriteStream(join(out, 'window.parquet')));
+  return { seconds: (performance.now() - start) / 1000, ...(await sizeOf(out)), phases: {} };
 }
 
 async function count(client: ClickHouseClient): Promise<number> {
@@ -146,12 +167,17 @@ async function clickhouseIceberg(client: ClickHouseClient, out: string): Promise
 
 async function main(): Promise<void> {
   const [kind, dataDir, out, rowsArg, modeArg = 'server-file'] = process.argv.slice(2);
-  if (!kind || !dataDir || !out || !rowsArg) throw new Error('usage: measure.js <kind> <chdb dir> <output dir> <rows> [stream|server-file]');
+  if (!kind || !dataDir || !out || !rowsArg) throw new Error('usage: measure.js <kind> <chdb dir | server URL> <output dir> <rows> [stream|server-file]');
   if (modeArg !== 'stream' && modeArg !== 'server-file') throw new Error(`export mode: expected stream or server-file, got ${modeArg}`);
-  const client = open(dataDir);
+  const overHttp = kind === 'download' || kind === 'coldtier-http';
+  const client = overHttp ? openHttp(dataDir) : await open(dataDir);
   try {
     let timed: Timed;
-    if (kind === 'setup') {
+    if (kind === 'download') {
+      timed = await downloadParquet(dataDir, out);
+    } else if (kind === 'coldtier-http') {
+      timed = await coldtier(client, out, 'stream');
+    } else if (kind === 'setup') {
       const start = performance.now();
       await createBronze(client, Number(rowsArg));
       timed = { seconds: (performance.now() - start) / 1000, bytes: 0, files: 0, phases: {} };

@@ -1,15 +1,21 @@
 /**
- * Offload benchmark: ClickHouse's Parquet export (a) vs Coldtier's Iceberg
- * offload (b) vs ClickHouse's own Iceberg insert (c), on the same window of
- * generated bronze trades, each in its own process.
+ * Offload benchmark, on the same window of generated bronze trades, each
+ * measurement in its own process. In process (chdb): ClickHouse's Parquet
+ * export (a) vs Coldtier's Iceberg offload (b) vs ClickHouse's own Iceberg
+ * insert (c). Over HTTP, the production path, against the ClickHouse test
+ * server (chdb behind ClickHouse's HTTP interface, a process of its own):
+ * ClickHouse's Parquet download to a file (d) vs Coldtier's runner in
+ * `stream` mode (e).
  * Usage: node bench/dist/run.js [--rows N] [--repeat R] [--mode server-file|stream]
- * (defaults 5,000,000 rows, 1 repetition, server-file: chdb writes the files).
+ * (defaults 5,000,000 rows, 1 repetition, server-file: chdb writes the files in (b)).
  * With R > 1 each measurement runs R times, interleaved, and the medians are reported.
  */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import type { Measurement } from './measure.js';
 
@@ -17,6 +23,31 @@ const RESULT_PREFIX = 'BENCH_RESULT ';
 const MEASURE = fileURLToPath(new URL('./measure.js', import.meta.url));
 const RSS_GOAL_MIB = 512;
 const RATIO_GOAL = 0.7;
+const HTTP_RATIO_GOAL = 0.9;
+const HTTP_RSS_GOAL_MIB = 160;
+/** The ClickHouse HTTP test server's entry (built by `pnpm bench`'s `tsc -b`). */
+const SERVER = join(dirname(createRequire(import.meta.url).resolve('@coldtier/test-support/package.json')), 'dist', 'clickhouse-server', 'main.js');
+
+interface Server {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** Serves the generated data over HTTP; started per round, as chdb binds a data directory to one process at a time. */
+async function startServer(dataDir: string): Promise<Server> {
+  const child: ChildProcess = spawn(process.execPath, [SERVER, '--port', '0', '--path', dataDir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const first = await createInterface({ input: child.stdout! })[Symbol.asyncIterator]().next();
+  if (first.done) throw new Error('the ClickHouse HTTP server exited before serving');
+  const { url } = JSON.parse(first.value as string) as { url: string };
+  return {
+    url,
+    async stop() {
+      child.kill('SIGTERM');
+      await exited;
+    },
+  };
+}
 
 function intArg(argv: readonly string[], name: string, fallback: number): number {
   const i = argv.indexOf(name);
@@ -66,28 +97,40 @@ function medianOf(runs: readonly Measurement[]): Measurement {
   return { ...first, seconds: of((m) => m.seconds), bytes: of((m) => m.bytes), files: of((m) => m.files), maxRssMiB: of((m) => m.maxRssMiB), phases };
 }
 
-type Key = 'a' | 'b' | 'c';
+const KEYS = ['a', 'b', 'c', 'd', 'e'] as const;
+type Key = (typeof KEYS)[number];
 
 function report(rows: number, mode: string, all: Record<Key, Measurement[]>): void {
-  const results = { a: medianOf(all.a), b: medianOf(all.b), c: medianOf(all.c) };
+  const results = Object.fromEntries(KEYS.map((k) => [k, medianOf(all[k])])) as Record<Key, Measurement>;
   const repeat = all.a.length;
-  const label = { a: '(a) ClickHouse → Parquet file', b: `(b) Coldtier → Iceberg (${mode})`, c: '(c) ClickHouse → Iceberg (experimental)' };
+  const label = {
+    a: '(a) ClickHouse → Parquet file',
+    b: `(b) Coldtier → Iceberg (${mode})`,
+    c: '(c) ClickHouse → Iceberg (experimental)',
+    d: '(d) HTTP: ClickHouse Parquet download',
+    e: '(e) HTTP: Coldtier → Iceberg (stream)',
+  };
   console.log(`\nOffload of ${fmt(rows)} bronze rows (one window, FINAL), each in its own process${repeat > 1 ? `, median of ${repeat} runs` : ''}\n`);
   console.log(`${'measurement'.padEnd(42)}${'rows/s'.padStart(12)}${'seconds'.padStart(10)}${'MiB out'.padStart(10)}${'files'.padStart(7)}${'peak RSS MiB'.padStart(14)}`);
-  for (const key of ['a', 'b', 'c'] as const) {
+  for (const key of KEYS) {
     const m = results[key];
     console.log(
       `${label[key].padEnd(42)}${fmt(m.rows / m.seconds).padStart(12)}${fmt(m.seconds, 2).padStart(10)}${fmt(m.bytes / 2 ** 20, 1).padStart(10)}${String(m.files).padStart(7)}${fmt(m.maxRssMiB).padStart(14)}`,
     );
     if (repeat > 1) console.log(`${''.padEnd(42)}  runs (s): ${all[key].map((r) => fmt(r.seconds, 2)).join(', ')}; RSS (MiB): ${all[key].map((r) => fmt(r.maxRssMiB)).join(', ')}`);
   }
-  const { a, b, c } = results;
+  const { a, b, c, d, e } = results;
   const ba = a.seconds / b.seconds;
   console.log(`\nb/a = ${fmt(ba, 2)} (goal ≥ ${RATIO_GOAL}: ${ba >= RATIO_GOAL ? 'met' : 'NOT met'})`);
   console.log(`b/c = ${fmt(c.seconds / b.seconds, 2)}`);
   const rssGoal = rows >= 10_000_000 ? (b.maxRssMiB <= RSS_GOAL_MIB ? 'met' : 'NOT met') : 'judged at 10M rows';
   console.log(`Coldtier peak RSS ${fmt(b.maxRssMiB)} MiB (goal ≤ ${RSS_GOAL_MIB} MiB at 10M rows: ${rssGoal})`);
   console.log(`Coldtier phases (s): ${Object.entries(b.phases).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}`);
+  const ed = d.seconds / e.seconds;
+  console.log(`\nOver HTTP: e/d = ${fmt(ed, 2)} (goal ≥ ${HTTP_RATIO_GOAL}: ${ed >= HTTP_RATIO_GOAL ? 'met' : 'NOT met'})`);
+  console.log(`Coldtier process peak RSS over HTTP ${fmt(e.maxRssMiB)} MiB (goal ≤ ${HTTP_RSS_GOAL_MIB} MiB: ${e.maxRssMiB <= HTTP_RSS_GOAL_MIB ? 'met' : 'NOT met'})`);
+  console.log(`Coldtier phases over HTTP (s): ${Object.entries(e.phases).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}`);
+  console.log(`BENCH_SUMMARY ${JSON.stringify({ rows, ba, bc: c.seconds / b.seconds, ed, rssB: b.maxRssMiB, rssE: e.maxRssMiB, rowsPerSecond: Object.fromEntries(KEYS.map((k) => [k, results[k].rows / results[k].seconds])) })}`);
 }
 
 async function main(): Promise<void> {
@@ -102,15 +145,22 @@ async function main(): Promise<void> {
     const setup = await measure('setup', dataDir, root, rows, mode);
     if (setup.rows !== rows) throw new Error(`generated ${setup.rows} rows, expected ${rows}`);
     console.log(`generated in ${fmt(setup.seconds, 1)} s`);
-    const all: Record<Key, Measurement[]> = { a: [], b: [], c: [] };
+    const all: Record<Key, Measurement[]> = { a: [], b: [], c: [], d: [], e: [] };
+    const once = async (key: Key, kind: string, source: string) => {
+      const out = join(root, kind);
+      await mkdir(out);
+      const m = await measure(kind, source, out, rows, mode);
+      all[key].push(m);
+      console.log(`${kind}: ${fmt(m.seconds, 2)} s, ${fmt(m.maxRssMiB)} MiB`);
+      await rm(out, { recursive: true, force: true });
+    };
     for (let r = 0; r < repeat; r++) {
-      for (const [key, kind] of [['a', 'export'], ['b', 'coldtier'], ['c', 'clickhouse-iceberg']] as const) {
-        const out = join(root, kind);
-        await mkdir(out);
-        const m = await measure(kind, dataDir, out, rows, mode);
-        all[key].push(m);
-        console.log(`${kind}: ${fmt(m.seconds, 2)} s, ${fmt(m.maxRssMiB)} MiB`);
-        await rm(out, { recursive: true, force: true });
+      for (const [key, kind] of [['a', 'export'], ['b', 'coldtier'], ['c', 'clickhouse-iceberg']] as const) await once(key, kind, dataDir);
+      const server = await startServer(dataDir);
+      try {
+        for (const [key, kind] of [['d', 'download'], ['e', 'coldtier-http']] as const) await once(key, kind, server.url);
+      } finally {
+        await server.stop();
       }
     }
     report(rows, mode, all);

@@ -4,8 +4,8 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import { createTempDir, createTestDatabase, startEmbeddedClickHouse, openTestPool } from '@coldtier/test-support';
-import type { EmbeddedClickHouse, TempDir, TestDatabase } from '@coldtier/test-support';
+import { createTempDir, createTestDatabase, startClickHouseServer, startEmbeddedClickHouse, openTestPool } from '@coldtier/test-support';
+import type { ClickHouseTestServer, EmbeddedClickHouse, TempDir, TestDatabase } from '@coldtier/test-support';
 import type pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Catalog } from '../src/iceberg/catalog/catalog.js';
@@ -78,13 +78,16 @@ function resultOf(end: ChildEnd): ChildResult {
 
 type CrashPoint = 'files_written' | 'committed' | 'mid-commit';
 
+/** Reads the Iceberg tables back (in process); the offload child reads its source from `server` over HTTP, as in production. */
 let ch: EmbeddedClickHouse;
+let server: ClickHouseTestServer;
 beforeAll(async () => {
   await ensureBuilt();
-  ch = await startEmbeddedClickHouse();
+  [ch, server] = await Promise.all([startEmbeddedClickHouse(), startClickHouseServer({ password: 'crash' })]);
 }, 180_000);
 afterAll(async () => {
   await ch?.close();
+  await server?.stop();
 });
 
 describe('a SIGKILLed offload, rerun, leaves every source row in Iceberg exactly once', () => {
@@ -110,7 +113,9 @@ describe('a SIGKILLed offload, rerun, leaves every source row in Iceberg exactly
     database = await createTestDatabase();
     pool = openTestPool({ connectionString: database.url });
     const warehouse = join(temp.path, 'warehouse');
-    const env = { CRASH_CHDB_PATH: join(temp.path, 'chdb'), CRASH_WAREHOUSE: warehouse, CRASH_DATABASE_URL: database.url, CRASH_CATALOG: kind };
+    const source = server.client();
+    await source.command({ query: 'DROP TABLE IF EXISTS k2.bronze' });
+    const env = { CRASH_CLICKHOUSE_URL: server.url, CRASH_CLICKHOUSE_PASSWORD: server.password, CRASH_WAREHOUSE: warehouse, CRASH_DATABASE_URL: database.url, CRASH_CATALOG: kind };
     const catalog: Catalog =
       kind === 'sql' ? new SqlCatalog({ name: 'coldtier', pool, io: new LocalFileIO(), warehouse }) : new FilesystemCatalog({ warehouse });
     const store = new PostgresWatermarkStore({ pool });

@@ -68,6 +68,9 @@ describe('ClickHouse HTTP test server', () => {
     expect(await both.text()).toBe('"a",3\n');
     const clause = await get('SELECT 7 AS x FORMAT JSONEachRow', { default_format: 'CSV' });
     expect([clause.headers.get('x-clickhouse-format'), await clause.text()]).toEqual(['JSONEachRow', '{"x":7}\n']);
+    // clickhouse-jdbc sends the format and database as headers.
+    const headed = await get('SELECT count() AS n FROM trades', {}, { ...auth(), 'X-ClickHouse-Format': 'JSONEachRow', 'X-ClickHouse-Database': 'hot' });
+    expect(await headed.text()).toMatch(/^\{"n":\d+\}\n$/);
     const parquet = await client.exec({ query: 'SELECT number FROM numbers(70000) FORMAT Parquet' });
     const file = Buffer.concat(await parquet.stream.toArray());
     expect([file.subarray(0, 4).toString(), file.subarray(-4).toString()]).toEqual(['PAR1', 'PAR1']);
@@ -117,7 +120,12 @@ describe('ClickHouse HTTP test server', () => {
     let expected = 0;
     for (let n = 0; n < 3_000_000; n++) expected += String(n).length + 1;
     expect(bytes).toBe(expected);
-    const rs = await client.query({ query: 'SELECT throwIf(number = 200000) AS x FROM numbers(300000)', format: 'JSONEachRow' });
+    // The exception comes 2 s after the first blocks (sleep runs only for that row), so the headers have surely gone out.
+    const rs = await client.query({
+      query: 'SELECT throwIf(number = 200000 AND sleep(2) = 0) AS x FROM numbers(300000)',
+      format: 'JSONEachRow',
+      clickhouse_settings: { max_block_size: '10000' },
+    });
     await expect(rs.json()).rejects.toMatchObject({ code: '395', type: 'FUNCTION_THROW_IF_VALUE_IS_NON_ZERO' });
   });
 
@@ -133,7 +141,7 @@ describe('ClickHouse HTTP test server', () => {
     const impatient = server.client({ request_timeout: 500 });
     await expect(impatient.query({ query: 'SELECT 1' })).rejects.toThrow(/Timeout error/);
     await server.injectFault(null);
-    expect(await (await impatient.query({ query: 'SELECT 3 AS x', format: 'JSONEachRow' })).json()).toEqual([{ x: 3 }]);
+    expect(await (await client.query({ query: 'SELECT 3 AS x', format: 'JSONEachRow' })).json()).toEqual([{ x: 3 }]);
   });
 
   it('drops the connection mid-stream on demand', async () => {

@@ -3,8 +3,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import { bronzeTableDdl, loadConfigFile, messageOf, migrate, OffloadError, PostgresWatermarkStore, quoteClickHouse } from '@coldtier/offload-core';
 import type { Logger, OffloadConfig } from '@coldtier/offload-core';
 import type { ThresholdSet } from '@coldtier/offload-diagnostics';
-import { openClickHouse } from './clickhouse.js';
-import { loadEmbedded } from './optional.js';
+import { importDemoPart, openClickHouse } from './clickhouse.js';
 import { EMBEDDED_DATABASE, embeddedConfig, stateLayout, type StateLayout } from './embedded-config.js';
 import { openPool, probePool, type AppPool, type PoolTimeouts } from './pg.js';
 import { assertSchemaCurrent } from './schema-check.js';
@@ -147,7 +146,7 @@ export class App {
       throw new OffloadError('config', `${urlEnv} (watermarkStore.urlEnv) is not set: set it to the watermark store's PostgreSQL URL (the embedded PGlite is only for coldtier without --config)`);
     }
     await this.#lock();
-    const { startEmbeddedPostgres } = await loadEmbedded('@electric-sql/pglite', () => import('../embedded/pglite.js'));
+    const { startEmbeddedPostgres } = await importDemoPart(() => import('../embedded/pglite.js'), '@electric-sql/pglite', `set ${this.config.watermarkStore.urlEnv} to your PostgreSQL URL`);
     const pg = await startEmbeddedPostgres(layout.postgres);
     this.#closers.push(() => pg.stop());
     // PGlite runs every session on one backend: transactions on two
@@ -159,7 +158,7 @@ export class App {
 
   async #openClickHouse(): Promise<ClickHouseClient> {
     if (this.layout && this.config.clickhouse.url === 'embedded') await this.#lock();
-    const client = await openClickHouse(this.config, this.layout?.clickhouse ?? resolve(DEFAULT_STATE_DIR, 'clickhouse'));
+    const client = await openClickHouse(this.config, this.layout?.clickhouse ?? resolve(DEFAULT_STATE_DIR, 'clickhouse'), this.logger);
     this.#closers.push(() => client.close());
     if (this.embeddedDefault) {
       await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteClickHouse(EMBEDDED_DATABASE)}` });

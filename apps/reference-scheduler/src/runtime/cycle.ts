@@ -1,4 +1,4 @@
-import { CycleOrchestrator, OffloadEvents, checkSourceColumns, logOffloadEvents, messageOf } from '@coldtier/offload-core';
+import { ConfigError, CycleOrchestrator, OffloadEvents, checkSourceColumns, logOffloadEvents, messageOf } from '@coldtier/offload-core';
 import type { PostgresWatermarkStore } from '@coldtier/offload-core';
 import type { App } from './app.js';
 import { SEED_MINUTES, seedRecentTrades } from '../embedded/seed.js';
@@ -23,7 +23,14 @@ export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<Cycl
   const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded';
   const clickhouse = needsClickHouse ? await app.clickhouse() : undefined;
   // The Spark job reads ClickHouse itself; with the embedded runner we can check the columns before the first cycle.
-  if (clickhouse) await checkSourceColumns(clickhouse, config.tables);
+  // A server that is down at start-up is the cycles' to report (classified,
+  // counted, alerted on); only a wrong column setting stops the process here.
+  if (clickhouse) {
+    await checkSourceColumns(clickhouse, config.tables).catch((error: unknown) => {
+      if (error instanceof ConfigError) throw error;
+      logger.warn('could not check the source columns; the cycles will retry ClickHouse', { error: messageOf(error) });
+    });
+  }
   if (app.embeddedDefault && clickhouse) {
     const seeded = await seedRecentTrades(clickhouse, config.tables, new Date());
     if (seeded > 0) logger.info(`Embedded demo: seeded ${seeded} trades over the last ${SEED_MINUTES} minutes, so the first cycle offloads rows`);

@@ -1,5 +1,5 @@
 import { Session } from 'chdb';
-import { ErrorCode, serverException, type ServerException } from './errors.js';
+import { ErrorCode, serverException } from './errors.js';
 import { isStreamable, outputFormat } from './format.js';
 import type { QueryRequest } from './request.js';
 
@@ -196,9 +196,4 @@ function once(f: () => void): () => void {
 
 async function* toAsync<T>(items: Iterable<T>): AsyncGenerator<T, void> {
   yield* items;
-}
-
-/** Whether `e` is an exception this server raised itself (not the engine's). */
-export function isServerException(e: unknown): e is ServerException {
-  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'number' && 'message' in e && !(e instanceof Error);
 }

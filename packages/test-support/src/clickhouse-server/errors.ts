@@ -59,3 +59,8 @@ export function httpStatusOf(code: number): number {
       return 500;
   }
 }
+
+/** Whether `e` is an exception this server raised itself (not the engine's). */
+export function isServerException(e: unknown): e is ServerException {
+  return typeof e === 'object' && e !== null && 'code' in e && typeof e.code === 'number' && 'message' in e && !(e instanceof Error);
+}

@@ -91,11 +91,13 @@ export function parseQueryRequest(method: string, url: URL, headers: IncomingHtt
     else if (!RESERVED.has(key) && !HTTP_SETTINGS.has(key)) settings[key] = value;
   }
   const optional = (key: string) => url.searchParams.get(key) || undefined;
+  // ClickHouse also takes the format and database from headers (clickhouse-jdbc sends the format that way).
+  const header = (name: string) => (typeof headers[name] === 'string' ? headers[name] : undefined) || undefined;
   return {
     sql,
     ...auth,
-    database: optional('database'),
-    defaultFormat: optional('default_format'),
+    database: optional('database') ?? header('x-clickhouse-database'),
+    defaultFormat: optional('default_format') ?? header('x-clickhouse-format'),
     queryId: optional('query_id'),
     sessionId: optional('session_id'),
     params,
