@@ -78,8 +78,10 @@ export { MANIFEST_FILE_SCHEMA, readManifestList, summarizePartitions, writeManif
 export type { FieldSummary, ManifestFile, ManifestListContext } from './spec/manifest-list.js';
 
 export { FileAlreadyExistsError } from './io/file-io.js';
-export type { FileIO } from './io/file-io.js';
+export type { FileIO, StagedFile } from './io/file-io.js';
 export { LocalFileIO, fileUri, localPath } from './io/local.js';
+export { S3FileIO, StorageError, parseS3Location, s3ClientConfig } from './io/s3.js';
+export type { S3StorageOptions } from './io/s3.js';
 
 export { CommitConflictError, CommitStateUnknownError, TableAlreadyExistsError, formatIdentifier } from './catalog/catalog.js';
 export type { Catalog, CommitOptions, CreateTableRequest, LoadedTable, TableIdentifier } from './catalog/catalog.js';

@@ -20,6 +20,23 @@ export interface FileIO {
   delete(location: string): Promise<void>;
   /** Locations of the objects directly under a prefix (a directory). */
   list(prefix: string): Promise<string[]>;
+  /**
+   * A local file to write an object's bytes into (by any process that can
+   * write local files, e.g. ClickHouse), published to `location` as a whole
+   * once complete: readers never see a partial object, and memory stays
+   * bounded whatever the size (Java's `S3OutputStream` stages on disk too).
+   */
+  stage(location: string): Promise<StagedFile>;
+}
+
+/** A file being written locally on its way to `location` (see {@link FileIO.stage}). */
+export interface StagedFile {
+  /** Local path to write the bytes to; it may be rewritten in place before publishing. */
+  readonly path: string;
+  /** Makes the bytes the object at the location (replacing any) and removes the local file. */
+  publish(): Promise<void>;
+  /** Removes the local file without publishing; safe to call after a failed or a completed publish. */
+  discard(): Promise<void>;
 }
 
 /** {@link FileIO.create} found an object already at the location. */
