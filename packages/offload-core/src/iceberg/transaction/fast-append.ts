@@ -17,7 +17,7 @@ import { writeManifestList, type ManifestFile } from '../spec/manifest-list.js';
 import { ManifestEntryStatus, type ManifestContext } from '../spec/manifest.js';
 import { bindPartitionSpec } from '../spec/partition.js';
 import { appendSummary, MAIN_BRANCH, type Snapshot } from '../spec/snapshot.js';
-import { currentSchema, currentSnapshot, defaultSpec, type TableMetadata } from '../spec/table-metadata.js';
+import { currentSchema, currentSnapshot, defaultSpec, snapshotById, type TableMetadata } from '../spec/table-metadata.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
 import { mergeManifests, mergePolicyOf, writeManifestFile, type MergePolicy } from './manifest-merge.js';
 import { newSnapshotId } from './snapshot-id.js';
@@ -71,9 +71,14 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * `FastAppend` plus manifest merging. The added files' manifest is written
  * once; each attempt reloads the table, re-validates, writes a manifest
  * list over the fresh parent's manifests and commits `add-snapshot` +
- * `set-snapshot-ref main` guarded by `assert-ref-snapshot-id`. Conflicts
- * retry with exponential backoff; files of failed attempts are deleted
- * unless the catalog reports an unknown outcome ({@link CommitStateUnknownError}).
+ * `set-snapshot-ref main` guarded by `assert-ref-snapshot-id`. The snapshot
+ * id is fixed across attempts, so every reload first looks for it: a
+ * conflict caused by this append's own earlier commit (its answer was lost)
+ * ends in success, not a second snapshot. Conflicts retry with exponential
+ * backoff. An unknown outcome ({@link CommitStateUnknownError}) is resolved
+ * by a reload when the snapshot is there, else rethrown. Files are deleted
+ * only after a proven failure: never on an unknown outcome, and on a
+ * conflict only once a reload shows the snapshot absent.
  */
 export async function fastAppend(
   catalog: Catalog,
@@ -93,9 +98,19 @@ export async function fastAppend(
 
   let added: { manifest: ManifestFile; specId: number } | undefined;
   const cleanup: string[] = [];
+  // Files of a rejected attempt, kept until a reload proves its snapshot did not land after all.
+  let unproven: string[] | undefined;
   try {
     for (let attempt = 1; ; attempt++) {
       const base = await catalog.loadTable(identifier);
+      // A 409 can be our own earlier commit answering late (a re-sent request): look for our snapshot first.
+      const landed = snapshotById(base.metadata, snapshotId);
+      if (landed) {
+        logger.info('iceberg append found its own snapshot committed', { table: name, snapshotId: String(snapshotId), attempt: attempt - 1 });
+        return { table: base, snapshot: landed, attempts: attempt - 1 };
+      }
+      if (unproven) await deleteAll(catalog.io, unproven);
+      unproven = undefined;
       await options.validate?.(base);
       const ctx = manifestContext(base.metadata, name);
       checkPartitions(dataFiles, ctx, name);
@@ -133,23 +148,56 @@ export async function fastAppend(
         logger.info('iceberg append committed', { table: name, snapshotId: String(snapshotId), attempt });
         return { table, snapshot, attempts: attempt };
       } catch (error) {
-        // An unknown outcome may have published these files; orphans are harmless, dangling references are not.
         if (error instanceof CommitStateUnknownError) {
+          const resolved = await findOwnSnapshot(catalog, identifier, snapshotId);
+          if (resolved) {
+            logger.info('iceberg append outcome was unknown; its snapshot is committed', { table: name, snapshotId: String(snapshotId), attempt });
+            return { table: resolved.table, snapshot: resolved.snapshot, attempts: attempt };
+          }
+          // Not visible yet is no proof of failure: orphans are harmless, dangling references are not.
           added = undefined;
           throw error;
         }
+        if (error instanceof CommitConflictError) {
+          unproven = attemptFiles;
+          if (attempt > retry.retries) {
+            const resolved = await findOwnSnapshot(catalog, identifier, snapshotId);
+            if (resolved) return { table: resolved.table, snapshot: resolved.snapshot, attempts: attempt };
+            unproven = undefined;
+            await deleteAll(catalog.io, attemptFiles);
+            throw error;
+          }
+          const wait = Math.min(retry.maxWaitMs, retry.minWaitMs * 2 ** (attempt - 1));
+          logger.warn('iceberg commit conflict, retrying', { table: name, attempt, waitMs: wait, error: error.message });
+          await sleep(wait);
+          continue;
+        }
+        // Failed before the commit, or the catalog refused it outright: nothing references these files.
         await deleteAll(catalog.io, attemptFiles);
-        if (!(error instanceof CommitConflictError) || attempt > retry.retries) throw error;
-        const wait = Math.min(retry.maxWaitMs, retry.minWaitMs * 2 ** (attempt - 1));
-        logger.warn('iceberg commit conflict, retrying', { table: name, attempt, waitMs: wait, error: error.message });
-        await sleep(wait);
+        throw error;
       }
     }
   } catch (error) {
-    if (added) cleanup.push(added.manifest.manifestPath);
+    // While a rejected attempt is unproven (its reload failed), its snapshot may be live: keep its files.
+    if (added && !unproven) cleanup.push(added.manifest.manifestPath);
     throw error;
   } finally {
     await deleteAll(catalog.io, cleanup);
+  }
+}
+
+/**
+ * Reloads the table and looks for the snapshot id this append fixed up
+ * front (Java's `checkCommitStatus`); undefined when it is not there or the
+ * table cannot be loaded now.
+ */
+async function findOwnSnapshot(catalog: Catalog, identifier: TableIdentifier, snapshotId: bigint): Promise<{ table: LoadedTable; snapshot: Snapshot } | undefined> {
+  try {
+    const table = await catalog.loadTable(identifier);
+    const snapshot = snapshotById(table.metadata, snapshotId);
+    return snapshot ? { table, snapshot } : undefined;
+  } catch {
+    return undefined;
   }
 }
 
