@@ -66,6 +66,7 @@ export {
   defaultSpec,
   newTableMetadata,
   snapshotById,
+  snapshotToJson,
   tableMetadataFromJson,
   tableMetadataToJson,
 } from './spec/table-metadata.js';
@@ -88,6 +89,8 @@ export type { Catalog, CommitOptions, CreateTableRequest, LoadedTable, TableIden
 export { FilesystemCatalog } from './catalog/filesystem.js';
 export type { FilesystemCatalogOptions } from './catalog/filesystem.js';
 export { SqlCatalog } from './catalog/sql.js';
+export { RestCatalog, RestCatalogError, bearerToken, clientCredentials, noAuth } from './catalog/rest/index.js';
+export type { ClientCredentials, RestAuth, RestCatalogOptions } from './catalog/rest/index.js';
 export type { SqlCatalogOptions } from './catalog/sql.js';
 
 export { fastAppend } from './transaction/fast-append.js';
