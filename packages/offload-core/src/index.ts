@@ -33,10 +33,13 @@ export {
 } from './identifiers/index.js';
 export type { QualifiedName } from './identifiers/index.js';
 
-export { configSchema, tableSchema, LAYERS, parseConfig, loadConfigFile, formatPath } from './config/index.js';
+export { configSchema, tableSchema, LAYERS, parseConfig, loadConfigFile, formatPath, isObjectStoreLocation } from './config/index.js';
 export type {
   ConfigInput,
   EmbeddedRunnerConfig,
+  RestCatalogConfig,
+  RestCatalogSecret,
+  S3StorageConfig,
   Layer,
   OffloadConfig,
   PartitionField,
@@ -153,10 +156,12 @@ export {
   LocalFileIO,
   S3FileIO,
   StorageError,
+  fileIOFor,
   RestCatalog,
   RestCatalogError,
   bearerToken,
   clientCredentials,
+  noAuth,
   fastAppend,
   listLiveDataFiles,
   mainAncestry,
@@ -200,6 +205,7 @@ export type {
   FileIO,
   StagedFile,
   S3StorageOptions,
+  StorageOptions,
   RestAuth,
   RestCatalogOptions,
   ClientCredentials,

@@ -1,10 +1,13 @@
-export { configSchema, tableSchema, LAYERS } from './schema.js';
+export { configSchema, tableSchema, LAYERS, isObjectStoreLocation } from './schema.js';
 export type {
   ConfigInput,
   EmbeddedRunnerConfig,
   Layer,
   OffloadConfig,
   PartitionField,
+  RestCatalogConfig,
+  RestCatalogSecret,
+  S3StorageConfig,
   RetryPolicy,
   RunnerConfig,
   SparkRunnerConfig,

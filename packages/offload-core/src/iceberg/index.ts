@@ -83,6 +83,8 @@ export type { FileIO, StagedFile } from './io/file-io.js';
 export { LocalFileIO, fileUri, localPath } from './io/local.js';
 export { S3FileIO, StorageError, parseS3Location, s3ClientConfig } from './io/s3.js';
 export type { S3StorageOptions } from './io/s3.js';
+export { fileIOFor } from './io/for-location.js';
+export type { StorageOptions } from './io/for-location.js';
 
 export { CommitConflictError, CommitStateUnknownError, TableAlreadyExistsError, formatIdentifier } from './catalog/catalog.js';
 export type { Catalog, CommitOptions, CreateTableRequest, LoadedTable, TableIdentifier } from './catalog/catalog.js';
