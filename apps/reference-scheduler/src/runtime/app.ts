@@ -2,8 +2,7 @@ import { resolve } from 'node:path';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { bronzeTableDdl, loadConfigFile, messageOf, migrate, OffloadError, PostgresWatermarkStore, quoteClickHouse } from '@coldtier/offload-core';
 import type { Logger, OffloadConfig } from '@coldtier/offload-core';
-import { startEmbeddedPostgres } from '../embedded/pglite.js';
-import { openClickHouse } from './clickhouse.js';
+import { importDemoPart, openClickHouse } from './clickhouse.js';
 import { EMBEDDED_DATABASE, embeddedConfig, stateLayout, type StateLayout } from './embedded-config.js';
 import { openPool, type AppPool } from './pg.js';
 import { assertSchemaCurrent } from './schema-check.js';
@@ -109,6 +108,7 @@ export class App {
       throw new OffloadError('config', `no watermark store: set ${name} (watermarkStore.urlEnv) to the PostgreSQL URL`);
     }
     await this.#lock();
+    const { startEmbeddedPostgres } = await importDemoPart(() => import('../embedded/pglite.js'), '@electric-sql/pglite', `set ${this.config.watermarkStore.urlEnv} to your PostgreSQL URL`);
     const pg = await startEmbeddedPostgres(layout.postgres);
     this.#closers.push(() => pg.stop());
     // PGlite runs every session on one backend: transactions on two
@@ -120,7 +120,7 @@ export class App {
 
   async #openClickHouse(): Promise<ClickHouseClient> {
     if (this.layout && this.config.clickhouse.url === 'embedded') await this.#lock();
-    const client = await openClickHouse(this.config, this.layout?.clickhouse ?? resolve(DEFAULT_STATE_DIR, 'clickhouse'));
+    const client = await openClickHouse(this.config, this.layout?.clickhouse ?? resolve(DEFAULT_STATE_DIR, 'clickhouse'), this.logger);
     this.#closers.push(() => client.close());
     if (this.embeddedDefault) {
       await client.command({ query: `CREATE DATABASE IF NOT EXISTS ${quoteClickHouse(EMBEDDED_DATABASE)}` });

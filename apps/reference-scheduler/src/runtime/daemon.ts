@@ -2,7 +2,7 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import type { CycleReport, Logger, OffloadConfig, WatermarkStore } from '@coldtier/offload-core';
 import { createOffloadMetrics, recordOffloadEvents, startMetricsServer } from '@coldtier/offload-metrics';
 import type { MetricsServer, RouteResponse } from '@coldtier/offload-metrics';
-import { TradeGenerator } from '../embedded/generator.js';
+import type { TradeGenerator } from '../embedded/generator.js';
 import { CycleScheduler } from '../scheduler/index.js';
 import type { App } from './app.js';
 import { openCycles } from './cycle.js';
@@ -76,7 +76,7 @@ export async function runDaemon(app: App, options: DaemonOptions): Promise<numbe
   });
   logger.info(`Metrics server started on ${server.url} (/metrics, /healthz, /status)`, { port: server.port });
 
-  const generator = app.embeddedDefault && clickhouse ? embeddedGenerator(app, clickhouse, logger) : null;
+  const generator = app.embeddedDefault && clickhouse ? await embeddedGenerator(app, clickhouse, logger) : null;
   try {
     await generator?.start();
     const stopped = new Promise<void>((resolve) => {
@@ -123,7 +123,9 @@ async function statusBody(config: OffloadConfig, store: WatermarkStore, schedule
  * `now - buffer` is then always inserted before the window that covers it
  * is read.
  */
-function embeddedGenerator(app: App, clickhouse: ClickHouseClient, logger: Logger): TradeGenerator {
+async function embeddedGenerator(app: App, clickhouse: ClickHouseClient, logger: Logger): Promise<TradeGenerator> {
+  // The demo's piece: a production process never loads it.
+  const { TradeGenerator } = await import('../embedded/generator.js');
   const bufferMs = app.config.lateDataBufferMinutes * 60_000;
   const periodMs = Math.max(250, Math.min(5_000, bufferMs / 2));
   return new TradeGenerator({ client: clickhouse, tables: app.config.tables, periodMs, tradesPerBatch: Math.max(5, Math.round(periodMs / 50)), logger });

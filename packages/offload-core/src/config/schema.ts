@@ -81,6 +81,13 @@ const clickhouseSchema = z
     passwordEnv: z.string().default('CLICKHOUSE_PASSWORD'),
     /** chdb data directory when url is `embedded`. */
     path: z.string().optional(),
+    /**
+     * Longest silence of the server while connecting or during a request before it
+     * fails as a retryable `timeout`: a server that accepts and never answers does
+     * not hold a table's budget. Raise it for queries that think longer than this
+     * before their first row.
+     */
+    requestTimeoutSeconds: positiveSeconds.default(120),
   })
   .prefault({});
 

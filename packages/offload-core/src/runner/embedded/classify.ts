@@ -25,6 +25,13 @@ function chain(error: unknown): unknown[] {
   return out;
 }
 
+/** @clickhouse/client's error when the server stayed silent for `request_timeout` (it carries no code). */
+const CLIENT_TIMEOUT_MESSAGE = /^Timeout error\.$/;
+
+function isClientTimeout(error: unknown): boolean {
+  return chain(error).some((e) => e instanceof Error && CLIENT_TIMEOUT_MESSAGE.test(e.message));
+}
+
 function isConnectionError(error: unknown): boolean {
   return chain(error).some((e) => {
     const code = (e as { code?: unknown }).code;
@@ -37,7 +44,9 @@ function isConnectionError(error: unknown): boolean {
  * Maps a failure of an in-process offload to the job error types. What the
  * runner's caller did wins: a failure while `signal` is aborted is the abort
  * (`process_error`, not retried, the signal's reason as cause), as in the
- * Spark runner. Unreachable ClickHouse/PostgreSQL is `connection` (retried);
+ * Spark runner. A ClickHouse server silent past the client's request timeout
+ * is `timeout` and unreachable ClickHouse/PostgreSQL (or a dropped connection)
+ * is `connection`, both retried;
  * a commit that kept conflicting after the append's own retries is worth a
  * fresh attempt; everything else (unknown table, schema mismatch, a watermark
  * another writer advanced, query errors) is `process_error` and not retried,
@@ -49,6 +58,9 @@ export function classifyEmbeddedFailure(table: string, error: unknown, signal: A
     return new JobFailedError(table, 'process_error', `Offload aborted: ${table} (job stopped)`, { retryable: false, cause: signal.reason });
   }
   const detail = messageOf(error);
+  if (isClientTimeout(error)) {
+    return new JobFailedError(table, 'timeout', `Offload failed: ${table} (ClickHouse did not answer in time): ${detail}`, { retryable: true, cause: error });
+  }
   if (isConnectionError(error)) {
     return new JobFailedError(table, 'connection', `Offload failed: ${table} (connection error): ${detail}`, { retryable: true, cause: error });
   }
