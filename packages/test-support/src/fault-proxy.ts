@@ -24,6 +24,8 @@ export interface ProxyReply {
 export interface Fault {
   readonly before?: ProxyReply | 'drop';
   readonly after?: ProxyReply | 'drop' | ((body: string) => string);
+  /** Forward (and apply `after` to the body), then never answer: the client waits until it gives up or dies. */
+  readonly hold?: boolean;
 }
 
 export interface FaultProxy {
@@ -60,6 +62,7 @@ export async function startFaultProxy(target: string): Promise<FaultProxy> {
       if (fault?.after === 'drop') return req.socket.destroy();
       if (typeof fault?.after === 'object') return reply(fault.after);
       const body = typeof fault?.after === 'function' ? fault.after(text) : text;
+      if (fault?.hold) return;
       res.writeHead(upstream.status, { 'content-type': upstream.headers.get('content-type') ?? 'application/json' });
       res.end(body);
     })().catch((error: unknown) => {
