@@ -23,7 +23,7 @@ import {
   type TempDir,
   type TestDatabase,
 } from '@coldtier/test-support';
-import { CLI, assertBuilt, coldtier, type CliResult } from './cli-helpers.js';
+import { CLI, assertBuilt, coldtier, daemonUrl, startDaemon, waitFor, type CliResult } from './cli-helpers.js';
 
 /**
  * Production shape: ClickHouse over HTTP → Coldtier (stream mode) → data files
@@ -50,6 +50,8 @@ let source: ClickHouseClient;
 let config: string;
 let env: NodeJS.ProcessEnv;
 let nextSequence = 1n;
+/** Snapshots the table had at the last exactly-once check (saves a PyIceberg start per test). */
+let snapshotsSoFar = 0;
 const logs: string[] = [];
 
 beforeAll(async () => {
@@ -167,6 +169,7 @@ async function expectExactlyOnce(): Promise<PyIcebergView> {
   expect(decimal(view.sum_quantity)).toBe(totals.quantity);
   const runs = view.snapshots.map((s) => s.run_id);
   expect(new Set(runs).size).toBe(runs.length);
+  snapshotsSoFar = view.snapshots.length;
   return view;
 }
 
@@ -206,7 +209,7 @@ describe('coldtier run --once: ClickHouse over HTTP → S3 + REST catalog', () =
     ['(b) the connection dropped after the catalog applied the commit', { after: 'drop' as const }],
     ['(c) a 409 once', { before: { status: 409, body: '{"error":{"message":"Requirement failed","type":"CommitFailedException","code":409}}' } }],
   ])('%s: the run succeeds, every row once, one snapshot for the run', { timeout: 240_000 }, async (_name, fault) => {
-    const before = (await readWithPyIceberg()).snapshots.length;
+    const before = snapshotsSoFar;
     await insertBatch();
     const injected = onNextCommit(fault);
     const result = await runOnce();
@@ -218,7 +221,7 @@ describe('coldtier run --once: ClickHouse over HTTP → S3 + REST catalog', () =
   });
 
   it('(d) SIGKILL of Coldtier after it sent the commit: the next run recovers, nothing is written twice', { timeout: 240_000 }, async () => {
-    const before = (await readWithPyIceberg()).snapshots.length;
+    const before = snapshotsSoFar;
     await insertBatch();
     // The catalog applies the commit; its answer never reaches Coldtier.
     let answered!: () => void;
@@ -241,6 +244,30 @@ describe('coldtier run --once: ClickHouse over HTTP → S3 + REST catalog', () =
     expect(rerun.code, rerun.stderr).toBe(0);
     const view = await expectExactlyOnce();
     expect(view.snapshots).toHaveLength(before + 1);
+  });
+
+  it('coldtier start offloads what arrives in each of two cycles, then stops cleanly', { timeout: 240_000 }, async () => {
+    const before = snapshotsSoFar;
+    await insertBatch();
+    const daemon = startDaemon(['--config', config, '--interval-seconds', '10', '--port', '0', '--log-format', 'json'], { env, cwd: dir.path });
+    try {
+      const url = await daemonUrl(daemon);
+      const cyclesWithRows = async (n: number) => {
+        const body = (await (await fetch(`${url}/status`)).json()) as { cycles: { status: string; totalRows: number }[] };
+        const moved = body.cycles.filter((c) => c.status === 'success' && c.totalRows > 0);
+        return moved.length >= n ? moved : undefined;
+      };
+      await waitFor('a first cycle that moved rows', () => cyclesWithRows(1), daemon, 120_000);
+      await insertBatch();
+      const moved = await waitFor('a second cycle that moved rows', () => cyclesWithRows(2), daemon, 120_000);
+      expect(moved.map((c) => c.totalRows)).toEqual([BATCH, BATCH]);
+    } finally {
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited, daemon.output()).toBe(0);
+      logs.push(daemon.output());
+    }
+    const view = await expectExactlyOnce();
+    expect(view.snapshots).toHaveLength(before + 2);
   });
 
   it('no secret appears in any log line of these runs', () => {

@@ -6,6 +6,12 @@ import type { S3Server } from '@coldtier/test-support';
 import { FileAlreadyExistsError } from '../src/iceberg/io/file-io.js';
 import { S3Client } from '@aws-sdk/client-s3';
 import { S3FileIO, StorageError, parseS3Location, s3ClientConfig } from '../src/iceberg/io/s3.js';
+import { TableAlreadyExistsError } from '../src/iceberg/catalog/catalog.js';
+import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
+import { currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
+import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
+import { mainAncestry } from '../src/iceberg/transaction/table-scan.js';
+import { fakeDataFile, noSleep, tradesSchema } from './iceberg-helpers.js';
 
 let s3: S3Server;
 let io: S3FileIO;
@@ -72,6 +78,23 @@ describe('S3FileIO on an S3-compatible server (moto)', () => {
     expect(parseS3Location('s3a://b/k/x')).toEqual({ bucket: 'b', key: 'k/x' });
     expect(parseS3Location('s3://b')).toEqual({ bucket: 'b', key: '' });
     expect(() => parseS3Location('/local/path')).toThrow(StorageError);
+  });
+});
+
+describe('the filesystem (Hadoop) catalog on S3 with conditional writes', () => {
+  it('creates and appends; of two writers racing from one version exactly one lands each round', async () => {
+    const catalog = new FilesystemCatalog({ warehouse: 's3://lake/hadoop', io });
+    const id = { namespace: ['cold'], name: 'trades' };
+    await catalog.createNamespace(id.namespace);
+    await catalog.createTable(id, { schema: tradesSchema, spec: { 'spec-id': 0, fields: [] } });
+    await expect(catalog.createTable(id, { schema: tradesSchema, spec: { 'spec-id': 0, fields: [] } })).rejects.toBeInstanceOf(TableAlreadyExistsError);
+    const results = await Promise.all(
+      [0, 1, 2].map((i) => fastAppend(catalog, id, [fakeDataFile(`s3://lake/hadoop/cold/trades/data/f${i}.parquet`, i + 1)], { sleep: noSleep, retry: { retries: 10 } })),
+    );
+    const { metadata, metadataLocation } = await catalog.loadTable(id);
+    expect(metadataLocation).toBe('s3://lake/hadoop/cold/trades/metadata/v4.metadata.json');
+    expect(mainAncestry(metadata).map((s) => s.snapshotId).sort()).toEqual(results.map((r) => r.snapshot.snapshotId).sort());
+    expect(currentSnapshot(metadata)?.summary['total-records']).toBe('6');
   });
 });
 

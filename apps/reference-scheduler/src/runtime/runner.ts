@@ -91,7 +91,7 @@ export function createCatalog(runner: EmbeddedRunnerConfig, pool: AppPool | unde
       timeoutMs: catalog.timeoutSeconds * 1000,
     });
   }
-  if (catalog === 'filesystem') return new FilesystemCatalog({ warehouse });
+  if (catalog === 'filesystem') return new FilesystemCatalog({ warehouse, io });
   if (!pool) throw new OffloadError('config', 'runner.catalog "sql" needs the watermark store database (watermarkStore.urlEnv)');
   return new SqlCatalog({ name: runner.catalogName, pool, io, warehouse });
 }

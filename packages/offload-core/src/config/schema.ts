@@ -207,11 +207,12 @@ export const configSchema = z
       if (!config.storage.s3) {
         ctx.addIssue({ code: 'custom', path: ['storage', 's3'], message: `required when runner.warehouse is ${JSON.stringify(runner.warehouse)}: give at least the region` });
       }
-      if (runner.catalog === 'filesystem') {
+      if (runner.catalog === 'filesystem' && config.storage.s3?.conditionalWrites === false) {
         ctx.addIssue({
           code: 'custom',
           path: ['runner', 'catalog'],
-          message: 'the filesystem (Hadoop) catalog commits by atomic rename, which object storage lacks; use "sql" or { kind: rest, uri: ... }',
+          message:
+            'the filesystem (Hadoop) catalog needs an atomic create, which this store lacks (storage.s3.conditionalWrites: false); use "sql" or { kind: rest, uri: ... }',
         });
       }
     }
