@@ -11,6 +11,7 @@ import {
   createTestDatabase,
   openTestPool,
   startClickHouseServer,
+  startEmbeddedClickHouse,
   startFaultProxy,
   startRestCatalog,
   startS3Server,
@@ -187,7 +188,7 @@ function onNextCommit(fault: Fault): () => boolean {
 }
 
 describe('coldtier run --once: ClickHouse over HTTP → S3 + REST catalog', () => {
-  it('offloads in stream mode; PyIceberg reads the same counts, sums and field ids through the REST catalog', { timeout: 240_000 }, async () => {
+  it('offloads in stream mode; PyIceberg through the REST catalog and ClickHouse icebergS3() read the same counts, sums and field ids', { timeout: 240_000 }, async () => {
     await insertBatch();
     const result = await runOnce();
     expect(result.code, result.stderr).toBe(0);
@@ -197,6 +198,20 @@ describe('coldtier run --once: ClickHouse over HTTP → S3 + REST catalog', () =
     expect(view.snapshots[0]?.run_id).toMatch(/./);
     expect(Object.values(view.field_ids).every((id) => Number.isInteger(id) && id > 0)).toBe(true);
     expect(view.field_ids['sequence_number']).toBeDefined();
+    // A third reader: ClickHouse's icebergS3() straight from the bucket (its own metadata and Parquet readers).
+    const reader = await startEmbeddedClickHouse();
+    try {
+      const rs = await reader.client.query({
+        query: `SELECT count() AS n, toString(sum(sequence_number)) AS seq, toString(sum(price)) AS price
+                FROM icebergS3('${s3.endpoint}/warehouse/warehouse/cold/${TABLE}/', '${s3.accessKeyId}', '${s3.secretAccessKey}')`,
+        format: 'JSONEachRow',
+      });
+      const [row] = await rs.json<{ n: string | number; seq: string; price: string }>();
+      const totals = await sourceTotals();
+      expect({ n: Number(row!.n), seq: row!.seq, price: decimal(row!.price) }).toEqual({ n: totals.count, seq: totals.seq, price: totals.price });
+    } finally {
+      await reader.close();
+    }
     // The token request went to the catalog's endpoint; every catalog call carried a bearer token.
     expect(proxy.requests.some((r) => r.path === '/v1/oauth/tokens')).toBe(true);
     const commits = proxy.requests.filter(isCommit);
