@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isIdentifier } from '../identifiers/index.js';
+import { isS3Location } from '../iceberg/io/s3.js';
 
 const identifier = z
   .string({ error: 'expected an identifier string' })
@@ -169,7 +170,7 @@ const storageSchema = z.strictObject({ s3: s3StorageSchema.optional() }).prefaul
 
 /** `s3://`, `s3a://` or `s3n://`: the warehouse is on object storage. */
 export function isObjectStoreLocation(location: string): boolean {
-  return /^s3[an]?:\/\//.test(location);
+  return isS3Location(location);
 }
 
 const embeddedRunnerSchema = z.strictObject({

@@ -1,7 +1,7 @@
 import { OffloadError } from '../../errors.js';
 import type { FileIO } from './file-io.js';
 import { LocalFileIO } from './local.js';
-import { S3FileIO, type S3StorageOptions } from './s3.js';
+import { S3FileIO, isS3Location, type S3StorageOptions } from './s3.js';
 
 /** Storage settings per scheme; a location whose scheme has none configured is an error. */
 export interface StorageOptions {
@@ -14,7 +14,7 @@ export interface StorageOptions {
  * path or `file:` URI → the local filesystem.
  */
 export function fileIOFor(location: string, storage: StorageOptions): FileIO {
-  if (/^s3[an]?:\/\//.test(location)) {
+  if (isS3Location(location)) {
     if (!storage.s3) throw new OffloadError('config', `${location} is on S3 but no S3 storage is configured (storage.s3)`);
     return new S3FileIO(storage.s3);
   }

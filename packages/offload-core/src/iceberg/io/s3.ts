@@ -3,17 +3,8 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import {
-  DeleteObjectCommand,
-  GetObjectCommand,
-  HeadObjectCommand,
-  ListObjectsV2Command,
-  PutObjectCommand,
-  S3Client,
-  S3ServiceException,
-} from '@aws-sdk/client-s3';
-import type { S3ClientConfig } from '@aws-sdk/client-s3';
-import { Upload } from '@aws-sdk/lib-storage';
+import type * as S3SdkModule from '@aws-sdk/client-s3';
+import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { OffloadError } from '../../errors.js';
 import { FileAlreadyExistsError, type FileIO, type StagedFile } from './file-io.js';
 
@@ -54,8 +45,15 @@ export class StorageError extends OffloadError {
   }
 }
 
+type S3Sdk = typeof S3SdkModule;
+
 const MIN_PART_SIZE = 5 * 1024 * 1024;
 const S3_SCHEMES = /^s3[an]?:\/\/([^/]+)\/?(.*)$/;
+
+/** Whether a location is on S3: `s3://`, or Hadoop's `s3a://` and `s3n://` for the same store. */
+export function isS3Location(location: string): boolean {
+  return S3_SCHEMES.test(location);
+}
 
 /** Bucket and key of an `s3://`, `s3a://` or `s3n://` location (Hadoop's aliases are the same store). */
 export function parseS3Location(location: string): { bucket: string; key: string } {
@@ -73,7 +71,9 @@ export function parseS3Location(location: string): { bucket: string; key: string
  * container and instance roles), never from Coldtier's config file.
  */
 export class S3FileIO implements FileIO {
-  readonly #client: S3Client;
+  readonly #options: S3StorageOptions;
+  readonly #injected: S3Client | undefined;
+  #loaded: Promise<{ sdk: S3Sdk; client: S3Client }> | undefined;
   readonly #partSize: number;
   readonly #partsInFlight: number;
   readonly #conditional: boolean;
@@ -85,22 +85,24 @@ export class S3FileIO implements FileIO {
     if (this.#partSize < MIN_PART_SIZE) throw new StorageError(`partSizeBytes must be at least ${MIN_PART_SIZE}, got ${this.#partSize}`, { retryable: false });
     this.#conditional = options.conditionalWrites ?? true;
     this.#stagingDir = options.stagingDir ?? join(tmpdir(), 'coldtier-staging');
-    this.#client = client ?? new S3Client(s3ClientConfig(options));
+    this.#options = options;
+    this.#injected = client;
   }
 
-  /** Whether `create` is atomic on this store (see {@link S3StorageOptions.conditionalWrites}). */
-  get atomicCreate(): boolean {
-    return this.#conditional;
+  /** The SDK loads on first use: it costs about 30 MB and a third of a second, which a local warehouse should not pay. */
+  #sdk(): Promise<{ sdk: S3Sdk; client: S3Client }> {
+    this.#loaded ??= import('@aws-sdk/client-s3').then((sdk) => ({ sdk, client: this.#injected ?? new sdk.S3Client(s3ClientConfig(this.#options)) }));
+    return this.#loaded;
   }
 
   async read(location: string): Promise<Uint8Array> {
-    const out = await this.#send(location, (b) => this.#client.send(new GetObjectCommand(b)));
+    const out = await this.#send(location, ({ sdk, client }, b) => client.send(new sdk.GetObjectCommand(b)));
     if (!out.Body) throw new StorageError(`${location} has no body`, { retryable: true });
     return out.Body.transformToByteArray();
   }
 
   async write(location: string, data: Uint8Array): Promise<void> {
-    await this.#send(location, (b) => this.#client.send(new PutObjectCommand({ ...b, Body: data, ContentLength: data.byteLength })));
+    await this.#send(location, ({ sdk, client }, b) => client.send(new sdk.PutObjectCommand({ ...b, Body: data, ContentLength: data.byteLength })));
   }
 
   async create(location: string, data: Uint8Array): Promise<void> {
@@ -108,7 +110,7 @@ export class S3FileIO implements FileIO {
       throw new StorageError(`cannot create ${location} atomically: the store is configured without conditional writes (If-None-Match)`, { retryable: false });
     }
     try {
-      await this.#send(location, (b) => this.#client.send(new PutObjectCommand({ ...b, Body: data, ContentLength: data.byteLength, IfNoneMatch: '*' })));
+      await this.#send(location, ({ sdk, client }, b) => client.send(new sdk.PutObjectCommand({ ...b, Body: data, ContentLength: data.byteLength, IfNoneMatch: '*' })));
     } catch (error) {
       // 412: the object exists; 409: a concurrent conditional write to the same key is in progress.
       const status = statusOf(error);
@@ -119,7 +121,7 @@ export class S3FileIO implements FileIO {
 
   async exists(location: string): Promise<boolean> {
     try {
-      await this.#send(location, (b) => this.#client.send(new HeadObjectCommand(b)));
+      await this.#send(location, ({ sdk, client }, b) => client.send(new sdk.HeadObjectCommand(b)));
       return true;
     } catch (error) {
       if (statusOf(error) === 404) return false;
@@ -128,7 +130,7 @@ export class S3FileIO implements FileIO {
   }
 
   async delete(location: string): Promise<void> {
-    await this.#send(location, (b) => this.#client.send(new DeleteObjectCommand(b)));
+    await this.#send(location, ({ sdk, client }, b) => client.send(new sdk.DeleteObjectCommand(b)));
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -138,9 +140,10 @@ export class S3FileIO implements FileIO {
     const out: string[] = [];
     let token: string | undefined;
     do {
-      const page = await this.#call(prefix, () =>
-        this.#client.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: dir, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) })),
-      );
+      const page = await this.#call(prefix, async () => {
+        const { sdk, client } = await this.#sdk();
+        return client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: dir, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
+      });
       for (const o of page.Contents ?? []) if (o.Key) out.push(`${scheme}://${bucket}/${o.Key}`);
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
@@ -164,8 +167,9 @@ export class S3FileIO implements FileIO {
 
   /** Multipart above one part (a single PUT below), parts uploaded as they are read; a failed upload is aborted. */
   async #upload(bucket: string, key: string, path: string): Promise<void> {
+    const [{ client }, { Upload }] = await Promise.all([this.#sdk(), import('@aws-sdk/lib-storage')]);
     const upload = new Upload({
-      client: this.#client,
+      client,
       params: { Bucket: bucket, Key: key, Body: createReadStream(path, { highWaterMark: 1024 * 1024 }) },
       partSize: this.#partSize,
       queueSize: this.#partsInFlight,
@@ -174,9 +178,9 @@ export class S3FileIO implements FileIO {
     await upload.done();
   }
 
-  #send<T>(location: string, request: (object: { Bucket: string; Key: string }) => Promise<T>): Promise<T> {
+  #send<T>(location: string, request: (loaded: { sdk: S3Sdk; client: S3Client }, object: { Bucket: string; Key: string }) => Promise<T>): Promise<T> {
     const { bucket, key } = parseS3Location(location);
-    return this.#call(location, () => request({ Bucket: bucket, Key: key }));
+    return this.#call(location, async () => request(await this.#sdk(), { Bucket: bucket, Key: key }));
   }
 
   /** Classifies SDK failures once: the status and the store's code, never the request (it may carry signed headers). */
@@ -185,7 +189,8 @@ export class S3FileIO implements FileIO {
       return await request();
     } catch (error) {
       const status = statusOf(error);
-      const code = error instanceof S3ServiceException ? error.name : error instanceof Error ? error.message : String(error);
+      // A service error's name is the store's code (NoSuchBucket, SlowDown); other errors say what failed locally.
+      const code = status !== undefined && error instanceof Error ? error.name : error instanceof Error ? error.message : String(error);
       throw new StorageError(`S3 request for ${location} failed${status ? ` (HTTP ${status})` : ''}: ${code}`, {
         retryable: status === undefined || status >= 500 || status === 429,
         status,
