@@ -2,7 +2,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startFaultProxy, startRestCatalog, startS3Server } from '@coldtier/test-support';
 import type { FaultProxy, ProxiedRequest, RestCatalogServer, S3Server } from '@coldtier/test-support';
 import { CommitStateUnknownError } from '../src/iceberg/catalog/catalog.js';
-import { RestCatalog, bearerToken, clientCredentials } from '../src/iceberg/catalog/rest/index.js';
+import { RestCatalog, RestCatalogError, bearerToken, clientCredentials } from '../src/iceberg/catalog/rest/index.js';
 import { S3FileIO } from '../src/iceberg/io/s3.js';
 import { currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
@@ -117,6 +117,26 @@ describe('REST catalog client against the Iceberg REST catalog server', () => {
     await expect(fastAppend(c, id, [fakeDataFile('s3://warehouse/data/a.parquet', 4)], { sleep: noSleep })).rejects.toBeInstanceOf(CommitStateUnknownError);
     expect(commitsSent() - before).toBe(1);
     expect((await c.loadTable(id)).metadata.snapshots).toHaveLength(0);
+  });
+
+  it('retries a read that met a 503 or a dropped connection; a 403 fails at once as a configuration error', async () => {
+    const c = catalog();
+    const id = await newTable(c);
+    const isLoad = (r: ProxiedRequest) => r.method === 'GET' && r.path.endsWith(`/tables/${id.name}`);
+    let faults = 0;
+    proxy.setRule((r) => (isLoad(r) && faults < 2 ? (faults++ === 0 ? { before: { status: 503, body: '' } } : { before: 'drop' }) : undefined));
+    const loads = () => proxy.requests.filter(isLoad).length;
+    const start = loads();
+    expect((await c.loadTable(id)).identifier).toEqual(id);
+    expect(loads() - start).toBe(3);
+
+    proxy.setRule((r) => (isLoad(r) ? { before: { status: 403, body: '{"error":{"message":"not yours","type":"ForbiddenException","code":403}}' } } : undefined));
+    const denied = loads();
+    const error = await c.loadTable(id).then(() => undefined, (e: unknown) => e as RestCatalogError);
+    expect(error).toBeInstanceOf(RestCatalogError);
+    expect(error).toMatchObject({ kind: 'config', status: 403, retryable: false });
+    expect(error?.message).toContain('ForbiddenException: not yours');
+    expect(loads() - denied).toBe(1);
   });
 
   it('sends an Idempotency-Key only when /v1/config advertises one, the same key on a re-sent commit', async () => {
