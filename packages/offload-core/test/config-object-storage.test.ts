@@ -28,7 +28,7 @@ describe('config: object storage and the REST catalog', () => {
       { runner: { kind: 'embedded', warehouse: 's3://lake/warehouse', catalog: { ...rest, credentialEnv: 'REST_CRED' } }, storage: { s3 }, tables: [table] },
       { REST_CRED: 'coldtier:s3cr3t:with-colon' },
     );
-    expect(config.storage.s3).toMatchObject({ ...s3, partSizeBytes: 16 * 1024 * 1024, partsInFlight: 2, maxAttempts: 5, conditionalWrites: true });
+    expect(config.storage.s3).toMatchObject({ ...s3, partSizeBytes: 8 * 1024 * 1024, partsInFlight: 2, maxAttempts: 5, conditionalWrites: true });
     expect(config.restCatalogSecret).toEqual({ kind: 'client-credentials', clientId: 'coldtier', clientSecret: 's3cr3t:with-colon' });
     expect(config.runner).toMatchObject({ catalog: { kind: 'rest', scope: 'catalog', timeoutSeconds: 30 } });
   });

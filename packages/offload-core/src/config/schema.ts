@@ -155,7 +155,7 @@ const s3StorageSchema = z.strictObject({
   /** `endpoint/bucket/key` instead of `bucket.endpoint/key` (MinIO and most self-hosted stores). */
   pathStyle: z.boolean().default(false),
   /** Multipart part size; upload buffers are at most partSizeBytes x (partsInFlight + 1). */
-  partSizeBytes: z.number().int().min(5 * 1024 * 1024, { error: 'must be at least 5 MiB (5242880), the S3 minimum' }).default(16 * 1024 * 1024),
+  partSizeBytes: z.number().int().min(5 * 1024 * 1024, { error: 'must be at least 5 MiB (5242880), the S3 minimum' }).default(8 * 1024 * 1024),
   partsInFlight: z.number().int().min(1).max(64).default(2),
   /** Attempts per request, with exponential backoff on throttling and 5xx. */
   maxAttempts: z.number().int().min(1).max(20).default(5),

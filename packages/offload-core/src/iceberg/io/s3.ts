@@ -15,7 +15,7 @@ export interface S3StorageOptions {
   readonly region: string;
   /** `https://endpoint/bucket/key` instead of `https://bucket.endpoint/key`. Default false. */
   readonly pathStyle?: boolean;
-  /** Multipart part size. Default 16 MiB (half Iceberg Java's, to keep the default within a 200 MiB process); at least 5 MiB. */
+  /** Multipart part size. Default 8 MiB (the AWS CLI's; Iceberg Java's 32 MiB costs a 200 MiB process ~70 MiB more); at least 5 MiB. */
   readonly partSizeBytes?: number;
   /** Parts uploaded at once. Upload buffers are at most part size × (parts in flight + the one filling). Default 2. */
   readonly partsInFlight?: number;
@@ -80,7 +80,7 @@ export class S3FileIO implements FileIO {
   readonly #stagingDir: string;
 
   constructor(options: S3StorageOptions, client?: S3Client) {
-    this.#partSize = options.partSizeBytes ?? 16 * 1024 * 1024;
+    this.#partSize = options.partSizeBytes ?? 8 * 1024 * 1024;
     this.#partsInFlight = options.partsInFlight ?? 2;
     if (this.#partSize < MIN_PART_SIZE) throw new StorageError(`partSizeBytes must be at least ${MIN_PART_SIZE}, got ${this.#partSize}`, { retryable: false });
     this.#conditional = options.conditionalWrites ?? true;
