@@ -3,8 +3,10 @@ import { defaultServerConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
 // Tests import sibling packages through the `@coldtier/source` export condition,
-// so they run against `src/` without a build; consumers resolve `dist/`.
-const conditions = ['@coldtier/source', ...defaultServerConditions];
+// so they run against `src/` without a build; consumers resolve `dist/`. Not the
+// bundlers' `module` condition: Node never uses it, and the AWS SDK's `module`
+// builds have extension-less imports that only a bundler resolves.
+const conditions = ['@coldtier/source', ...defaultServerConditions.filter((c) => c !== 'module')];
 
 const project = (name: string, dir: string) => ({
   extends: true as const,

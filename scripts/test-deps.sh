@@ -2,8 +2,10 @@
 # What `pnpm test` needs beyond Node, installed when missing: the PostgreSQL 15
 # server binaries (tests start a private cluster), promtool (alert rule tests),
 # python3 with venv (the PySpark job's query test, PyIceberg), systemd-analyze
-# (the unit's verify/security test), then PyIceberg itself in .venv-interop and
-# kubernetes-validate in .venv-deploy. Idempotent and quick when everything is there.
+# (the unit's verify/security test), Java 17 + Maven for the Iceberg REST catalog
+# server, then PyIceberg in .venv-interop, kubernetes-validate in .venv-deploy and
+# moto's S3 server and the REST catalog jars in .test-deps (scripts/object-store-env.sh).
+# Idempotent and quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -12,6 +14,8 @@ command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 [ -x "${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ] || need_apt+=(postgresql-15)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
 command -v systemd-analyze >/dev/null 2>&1 || need_apt+=(systemd)
+command -v javac >/dev/null 2>&1 || need_apt+=(openjdk-17-jdk-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -25,3 +29,4 @@ fi
 
 bash scripts/python-env.sh
 bash scripts/deploy-tools.sh
+bash scripts/object-store-env.sh

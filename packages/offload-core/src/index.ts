@@ -35,11 +35,14 @@ export {
 } from './identifiers/index.js';
 export type { QualifiedName } from './identifiers/index.js';
 
-export { configSchema, tableSchema, LAYERS, parseConfig, loadConfigFile, formatPath, resolveDatabaseUrl, redactUrl } from './config/index.js';
+export { configSchema, tableSchema, LAYERS, parseConfig, loadConfigFile, formatPath, resolveDatabaseUrl, redactUrl, isObjectStoreLocation } from './config/index.js';
 export type {
   ConfigInput,
   EmbeddedRunnerConfig,
   MaintenanceConfig,
+  RestCatalogConfig,
+  RestCatalogSecret,
+  S3StorageConfig,
   Layer,
   OffloadConfig,
   PartitionField,
@@ -192,6 +195,14 @@ export {
   FilesystemCatalog,
   SqlCatalog,
   LocalFileIO,
+  S3FileIO,
+  StorageError,
+  fileIOFor,
+  RestCatalog,
+  RestCatalogError,
+  bearerToken,
+  clientCredentials,
+  noAuth,
   fastAppend,
   listLiveDataFiles,
   mainAncestry,
@@ -243,6 +254,12 @@ export type {
   LoadedTable,
   TableIdentifier,
   FileIO,
+  StagedFile,
+  S3StorageOptions,
+  StorageOptions,
+  RestAuth,
+  RestCatalogOptions,
+  ClientCredentials,
   FastAppendOptions,
   FastAppendResult,
   TableMetadata,

@@ -4,6 +4,7 @@ import { createTempDir, type TempDir } from '@coldtier/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Catalog } from '../src/iceberg/catalog/catalog.js';
 import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
+import { LocalFileIO } from '../src/iceberg/io/local.js';
 import { cleanOrphanFiles, normalize } from '../src/iceberg/maintenance/orphans.js';
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
 import { listLiveDataFiles, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
@@ -52,7 +53,7 @@ describe('orphan cleanup over data/ and metadata/', () => {
     const committed = [await append(1), await append(2)];
     const leftovers = await killedRunLeftovers();
     // Everything the table references is old too: only references protect it.
-    for (const f of await catalog.io.listRecursive(location)) await utimes(f.location, DAYS_AGO_4, DAYS_AGO_4);
+    for (const f of await new LocalFileIO().listRecursive(location)) await utimes(f.location, DAYS_AGO_4, DAYS_AGO_4);
 
     const dry = await cleanOrphanFiles(catalog, id, { dryRun: true });
     expect([...dry.dataFiles, ...dry.metadataFiles].map((f) => f.location).sort()).toEqual([...leftovers].sort());

@@ -85,6 +85,7 @@ function recordingCatalog(reads: string[]): Catalog {
     exists: (l) => catalog.io.exists(l),
     delete: (l) => catalog.io.delete(l),
     list: (p) => catalog.io.list(p),
+    stage: (l) => catalog.io.stage(l),
   };
   return {
     io,

@@ -9,3 +9,7 @@ export type { TempDir } from './temp.js';
 export { createTestDatabase } from './vitest.js';
 export { acquireSparkFixture, SPARK_FIXTURE_DIR, SPARK_FIXTURE_LOCATION, SPARK_FIXTURE_WAREHOUSE } from './spark-fixture.js';
 export type { SparkFixture } from './spark-fixture.js';
+export { startRestCatalog, startS3Server } from './object-store.js';
+export type { RestCatalogOptions, RestCatalogServer, S3Server } from './object-store.js';
+export { startFaultProxy } from './fault-proxy.js';
+export type { Fault, FaultProxy, ProxiedRequest, ProxyReply } from './fault-proxy.js';

@@ -31,7 +31,7 @@ export const cleanOrphans: Command = async (argv, io) => {
       throw new OffloadError('config', 'clean-orphans works on the embedded runner\'s warehouse; with runner.kind "spark" use Spark\'s deleteOrphanFiles');
     }
     const tables = values.table === undefined ? app.config.tables : [findTable(app.config, values.table)];
-    const catalog = createCatalog(runner, runner.catalog === 'sql' ? await app.pool() : undefined);
+    const catalog = createCatalog(runner, runner.catalog === 'sql' ? await app.pool() : undefined, app.config);
     const verb = values['dry-run'] ? 'would delete' : 'deleted';
     for (const table of tables) {
       const id = targetIdentifier(table);

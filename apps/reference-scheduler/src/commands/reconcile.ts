@@ -48,7 +48,7 @@ export const reconcile: Command = async (argv, io) => {
       throw new OffloadError('config', 'reconcile reads the Iceberg catalog of the embedded runner; with runner.kind "spark" the catalog is the Spark job\'s');
     }
     const store = await app.store();
-    const catalog = createCatalog(runner, await app.pool());
+    const catalog = createCatalog(runner, await app.pool(), app.config);
     const clickhouse = await app.clickhouse();
     const result = await reconcileTable({
       clickhouse,

@@ -32,7 +32,7 @@ export async function openBoundaryViews(app: App): Promise<BoundaryViews> {
   const pool = runner.catalog === 'sql' ? await app.pool() : undefined;
   return new BoundaryViews({
     client: await app.clickhouse(),
-    catalog: createCatalog(runner, pool),
+    catalog: createCatalog(runner, pool, app.config),
     pathBase: app.config.clickhouse.url === 'embedded' ? process.cwd() : undefined,
     logger: app.logger,
   });

@@ -13,7 +13,7 @@ export async function maintainOne(
   if (runner.kind !== 'embedded') {
     throw new OffloadError('config', 'maintain works on the embedded runner\'s Iceberg catalog; with runner.kind "spark" use the Spark procedures');
   }
-  const catalog = createCatalog(runner, await app.pool());
+  const catalog = createCatalog(runner, await app.pool(), app.config);
   // Only a ClickHouse in this process shares the warehouse's filesystem and can write the compacted files.
   const rewriter = app.config.clickhouse.url === 'embedded' ? new ClickHouseFileRewriter(await app.clickhouse()) : undefined;
   return runTableMaintenance({

@@ -3,13 +3,30 @@ import type { ClickHouseClient } from '@clickhouse/client';
 import {
   EmbeddedIcebergRunner,
   FilesystemCatalog,
-  LocalFileIO,
   OffloadError,
   PostgresWatermarkStore,
+  RestCatalog,
   SparkJobRunner,
   SqlCatalog,
+  bearerToken,
+  clientCredentials,
+  fileIOFor,
+  isObjectStoreLocation,
+  noAuth,
 } from '@coldtier/offload-core';
-import type { Catalog, EmbeddedRunnerConfig, JobRunner, Logger, OffloadConfig, SparkRunnerConfig } from '@coldtier/offload-core';
+import type {
+  Catalog,
+  EmbeddedRunnerConfig,
+  JobRunner,
+  Logger,
+  OffloadConfig,
+  RestAuth,
+  RestCatalogConfig,
+  RestCatalogSecret,
+  S3StorageConfig,
+  S3StorageOptions,
+  SparkRunnerConfig,
+} from '@coldtier/offload-core';
 import type { AppPool } from './pg.js';
 
 /** What the runners are built from besides the config. */
@@ -33,13 +50,13 @@ export function createRunner(config: OffloadConfig, deps: RunnerDeps): JobRunner
     case 'spark':
       return sparkRunner(config, runner, deps);
     case 'embedded':
-      return embeddedRunner(runner, config.clickhouse.url === 'embedded', deps);
+      return embeddedRunner(runner, config.clickhouse.url === 'embedded', config, deps);
   }
 }
 
-function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boolean, deps: RunnerDeps): EmbeddedIcebergRunner {
+function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boolean, settings: CatalogSettings, deps: RunnerDeps): EmbeddedIcebergRunner {
   if (!deps.clickhouse) throw new OffloadError('internal', 'the embedded runner needs a ClickHouse client');
-  const catalog = createCatalog(runner, deps.pool);
+  const catalog = createCatalog(runner, deps.pool, settings);
   const common = {
     clickhouse: deps.clickhouse,
     catalog,
@@ -52,12 +69,57 @@ function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boole
   return new EmbeddedIcebergRunner({ ...common, sharedTransaction: { store: new PostgresWatermarkStore({ pool: deps.pool }) } });
 }
 
-/** The Iceberg catalog the embedded runner config names; the SQL one lives in the watermark store's database. */
-export function createCatalog(runner: EmbeddedRunnerConfig, pool: AppPool | undefined): Catalog {
-  const warehouse = resolve(runner.warehouse);
-  if (runner.catalog === 'filesystem') return new FilesystemCatalog({ warehouse });
+/** What a catalog is built from besides the runner section: the storage settings and the REST catalog's secret. */
+export type CatalogSettings = Pick<OffloadConfig, 'storage' | 'restCatalogSecret'>;
+
+/**
+ * The Iceberg catalog the embedded runner config names, its FileIO chosen
+ * by the warehouse's scheme; the SQL one lives in the watermark store's database.
+ */
+export function createCatalog(runner: EmbeddedRunnerConfig, pool: AppPool | undefined, settings: CatalogSettings): Catalog {
+  const objectStore = isObjectStoreLocation(runner.warehouse);
+  const warehouse = objectStore ? runner.warehouse : resolve(runner.warehouse);
+  const s3 = settings.storage.s3;
+  const io = fileIOFor(warehouse, s3 ? { s3: s3Options(s3) } : {});
+  const catalog = runner.catalog;
+  if (typeof catalog === 'object') {
+    return new RestCatalog({
+      uri: catalog.uri,
+      ...(catalog.warehouse ? { warehouse: catalog.warehouse } : {}),
+      io,
+      auth: restAuth(catalog, settings.restCatalogSecret),
+      timeoutMs: catalog.timeoutSeconds * 1000,
+    });
+  }
+  if (catalog === 'filesystem') return new FilesystemCatalog({ warehouse, io });
   if (!pool) throw new OffloadError('config', 'runner.catalog "sql" needs the watermark store database (watermarkStore.urlEnv)');
-  return new SqlCatalog({ name: runner.catalogName, pool, io: new LocalFileIO(), warehouse });
+  return new SqlCatalog({ name: runner.catalogName, pool, io, warehouse });
+}
+
+function s3Options(s3: S3StorageConfig): S3StorageOptions {
+  return {
+    ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
+    region: s3.region,
+    pathStyle: s3.pathStyle,
+    partSizeBytes: s3.partSizeBytes,
+    partsInFlight: s3.partsInFlight,
+    maxAttempts: s3.maxAttempts,
+    requestTimeoutMs: s3.requestTimeoutSeconds * 1000,
+    conditionalWrites: s3.conditionalWrites,
+    ...(s3.stagingDir ? { stagingDir: resolve(s3.stagingDir) } : {}),
+  };
+}
+
+function restAuth(catalog: RestCatalogConfig, secret: RestCatalogSecret | undefined): RestAuth {
+  if (!secret) return noAuth;
+  if (secret.kind === 'token') return bearerToken(secret.token);
+  return clientCredentials({
+    tokenUri: catalog.oauth2ServerUri ?? `${catalog.uri.replace(/\/+$/, '')}/v1/oauth/tokens`,
+    clientId: secret.clientId,
+    clientSecret: secret.clientSecret,
+    scope: catalog.scope,
+    timeoutMs: catalog.timeoutSeconds * 1000,
+  });
 }
 
 function sparkRunner(config: OffloadConfig, runner: SparkRunnerConfig, deps: RunnerDeps): SparkJobRunner {

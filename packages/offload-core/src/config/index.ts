@@ -1,4 +1,4 @@
-export { configSchema, tableSchema, LAYERS } from './schema.js';
+export { configSchema, tableSchema, LAYERS, isObjectStoreLocation } from './schema.js';
 export type {
   ConfigInput,
   EmbeddedRunnerConfig,
@@ -6,6 +6,9 @@ export type {
   Layer,
   OffloadConfig,
   PartitionField,
+  RestCatalogConfig,
+  RestCatalogSecret,
+  S3StorageConfig,
   RetryPolicy,
   RunnerConfig,
   SparkRunnerConfig,

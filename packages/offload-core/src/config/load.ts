@@ -5,7 +5,7 @@ import type { z } from 'zod';
 import { ConfigError, type ConfigIssue } from '../errors.js';
 import { buildDependencyGraph, DependencyCycleError } from '../cycle/graph.js';
 import { resolveDatabaseUrl } from './database-url.js';
-import { configSchema, type OffloadConfig, type TableConfig } from './schema.js';
+import { configSchema, type OffloadConfig, type RestCatalogSecret, type RunnerConfig, type TableConfig } from './schema.js';
 
 /** `['tables', 1, 'timestampColumn']` → `tables[1].timestampColumn`. */
 export function formatPath(path: readonly PropertyKey[]): string {
@@ -51,6 +51,28 @@ function secretIssues(clickhouseUrl: string): ConfigIssue[] {
   return [];
 }
 
+/** The REST catalog's secret from the variable named; a named variable that is unset or malformed is an error naming both. */
+function restCatalogSecret(runner: RunnerConfig, env: NodeJS.ProcessEnv): { secret: RestCatalogSecret | undefined; issues: ConfigIssue[] } {
+  if (runner.kind !== 'embedded' || typeof runner.catalog !== 'object') return { secret: undefined, issues: [] };
+  const { credentialEnv, tokenEnv } = runner.catalog;
+  if (tokenEnv !== undefined) {
+    const token = env[tokenEnv];
+    if (!token) return { secret: undefined, issues: [{ path: 'runner.catalog.tokenEnv', message: `variable ${tokenEnv} is not set` }] };
+    return { secret: { kind: 'token', token }, issues: [] };
+  }
+  if (credentialEnv !== undefined) {
+    const credential = env[credentialEnv] ?? '';
+    const colon = credential.indexOf(':');
+    if (colon <= 0 || colon === credential.length - 1) {
+      // The value is a secret: say what is wrong with it, never what it is.
+      const problem = credential === '' ? 'is not set' : 'must be "client_id:client_secret"';
+      return { secret: undefined, issues: [{ path: 'runner.catalog.credentialEnv', message: `variable ${credentialEnv} ${problem}` }] };
+    }
+    return { secret: { kind: 'client-credentials', clientId: credential.slice(0, colon), clientSecret: credential.slice(colon + 1) }, issues: [] };
+  }
+  return { secret: undefined, issues: [] };
+}
+
 /** Validates plain data (parsed YAML/JSON) into a config, reading secrets from `env`. */
 export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, source?: string): OffloadConfig {
   const parsed = configSchema.safeParse(input, { reportInput: true });
@@ -58,6 +80,8 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, source?
   if (!parsed.success) throw new ConfigError(issuesOf(parsed.error), { ...where, cause: parsed.error });
   const data = parsed.data;
   const secrets = secretIssues(data.clickhouse.url);
+  const rest = restCatalogSecret(data.runner, env);
+  if (rest.issues.length > 0) secrets.push(...rest.issues);
   if (secrets.length > 0) throw new ConfigError(secrets, where);
   const databaseUrl = resolveDatabaseUrl(env, data.watermarkStore.urlEnv);
   const tables: TableConfig[] = data.tables.map((table) => ({
@@ -71,6 +95,7 @@ export function parseConfig(input: unknown, env: NodeJS.ProcessEnv = {}, source?
     tables,
     clickhouse: { ...data.clickhouse, password: env[data.clickhouse.passwordEnv] },
     databaseUrl,
+    restCatalogSecret: rest.secret,
   };
 }
 

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { isIdentifier } from '../identifiers/index.js';
+import { isS3Location } from '../iceberg/io/s3.js';
 
 const identifier = z
   .string({ error: 'expected an identifier string' })
@@ -127,16 +128,75 @@ const sparkRunnerSchema = z.strictObject({
   passEnv: z.array(z.string()).default([]),
 });
 
+const httpUrl = (what: string) =>
+  z.string({ error: `expected ${what}` }).refine(
+    (value) => {
+      try {
+        const url = new URL(value);
+        return (url.protocol === 'http:' || url.protocol === 'https:') && url.username === '' && url.password === '';
+      } catch {
+        return false;
+      }
+    },
+    { error: (issue) => `expected ${what} (http or https, no credentials in it), got ${JSON.stringify(issue.input)}` },
+  );
+
+/** An Iceberg REST catalog (Polaris, Nessie, Lakekeeper, Gravitino, Glue, S3 Tables, ...). Secrets come from the variables named. */
+const restCatalogSchema = z
+  .strictObject({
+    kind: z.literal('rest'),
+    /** Base URI, without `/v1`. */
+    uri: httpUrl('the REST catalog base URI'),
+    /** The warehouse to ask `/v1/config` for, on catalogs that serve several. */
+    warehouse: z.string().min(1).optional(),
+    /** Variable holding `client_id:client_secret` for OAuth2 client credentials. */
+    credentialEnv: z.string().min(1).optional(),
+    /** Variable holding a static bearer token. */
+    tokenEnv: z.string().min(1).optional(),
+    /** OAuth2 token endpoint; default `<uri>/v1/oauth/tokens`. */
+    oauth2ServerUri: httpUrl('the OAuth2 token endpoint').optional(),
+    scope: z.string().default('catalog'),
+    timeoutSeconds: positiveSeconds(3600).default(30),
+  })
+  .refine((c) => !(c.credentialEnv && c.tokenEnv), { error: 'set credentialEnv or tokenEnv, not both', path: ['tokenEnv'] });
+
+/** An S3-compatible object store for `s3://` warehouses. Credentials: the AWS default chain (AWS_ACCESS_KEY_ID, ...), never this file. */
+const s3StorageSchema = z.strictObject({
+  /** Custom endpoint (MinIO, R2, GCS's S3 API); AWS when absent. */
+  endpoint: httpUrl('the S3 endpoint URL').optional(),
+  region: z.string({ error: 'expected the region, e.g. "us-east-1"' }).min(1),
+  /** `endpoint/bucket/key` instead of `bucket.endpoint/key` (MinIO and most self-hosted stores). */
+  pathStyle: z.boolean().default(false),
+  /** Multipart part size; upload buffers are at most partSizeBytes x (partsInFlight + 1). */
+  partSizeBytes: z.number().int().min(5 * 1024 * 1024, { error: 'must be at least 5 MiB (5242880), the S3 minimum' }).default(8 * 1024 * 1024),
+  partsInFlight: z.number().int().min(1).max(64).default(2),
+  /** Attempts per request, with exponential backoff on throttling and 5xx. */
+  maxAttempts: z.number().int().min(1).max(20).default(5),
+  requestTimeoutSeconds: positiveSeconds(3600).default(60),
+  /** The store honours `If-None-Match: *` (AWS S3, MinIO, R2). */
+  conditionalWrites: z.boolean().default(true),
+  /** Local directory data files are staged in before upload; default the OS temp dir. */
+  stagingDir: z.string().min(1).optional(),
+});
+
+const storageSchema = z.strictObject({ s3: s3StorageSchema.optional() }).prefault({});
+
+/** `s3://`, `s3a://` or `s3n://`: the warehouse is on object storage. */
+export function isObjectStoreLocation(location: string): boolean {
+  return isS3Location(location);
+}
+
 const embeddedRunnerSchema = z.strictObject({
   kind: z.literal('embedded'),
-  /** Warehouse root for the filesystem catalog. */
+  /** Warehouse root: a local path, or `s3://bucket/prefix` with `storage.s3`. */
   warehouse: z.string().default('./warehouse'),
   /**
    * `filesystem`: Hadoop layout under `warehouse`. `sql`: the Iceberg JDBC
    * catalog's tables in the watermark store's PostgreSQL database, so the
    * snapshot and the watermark advance commit in one transaction.
+   * `{ kind: rest, uri, ... }`: an Iceberg REST catalog.
    */
-  catalog: z.enum(['filesystem', 'sql']).default('filesystem'),
+  catalog: z.union([z.enum(['filesystem', 'sql']), restCatalogSchema]).default('filesystem'),
   /** The SQL catalog's `catalog_name` (the catalog name Spark or Trino are configured with). */
   catalogName: identifier.default('coldtier'),
   targetFileSizeBytes: z.number().int().positive().max(16 * 1024 ** 3).default(128 * 1024 * 1024),
@@ -192,10 +252,25 @@ export const configSchema = z
       })
       .prefault({ kind: 'embedded' }),
     maintenance: maintenanceSchema,
+    storage: storageSchema,
     tables: z.array(tableSchema).min(1, { error: 'configure at least one table' }),
     thresholds: thresholdsSchema,
   })
   .superRefine((config, ctx) => {
+    const runner = config.runner;
+    if (runner.kind === 'embedded' && isObjectStoreLocation(runner.warehouse)) {
+      if (!config.storage.s3) {
+        ctx.addIssue({ code: 'custom', path: ['storage', 's3'], message: `required when runner.warehouse is ${JSON.stringify(runner.warehouse)}: give at least the region` });
+      }
+      if (runner.catalog === 'filesystem' && config.storage.s3?.conditionalWrites === false) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['runner', 'catalog'],
+          message:
+            'the filesystem (Hadoop) catalog needs an atomic create, which this store lacks (storage.s3.conditionalWrites: false); use "sql" or { kind: rest, uri: ... }',
+        });
+      }
+    }
     const names = config.tables.map((t) => t.name ?? t.source.split('.')[1]!);
     for (const table of Object.keys(config.thresholds?.tables ?? {})) {
       if (!names.includes(table)) {
@@ -247,6 +322,13 @@ export type RunnerConfig = ParsedConfig['runner'];
 export type SparkRunnerConfig = z.output<typeof sparkRunnerSchema>;
 export type EmbeddedRunnerConfig = z.output<typeof embeddedRunnerSchema>;
 export type MaintenanceConfig = ParsedConfig['maintenance'];
+export type RestCatalogConfig = z.output<typeof restCatalogSchema>;
+export type S3StorageConfig = z.output<typeof s3StorageSchema>;
+
+/** The REST catalog's secret, read from the variable the config names. */
+export type RestCatalogSecret =
+  | { readonly kind: 'client-credentials'; readonly clientId: string; readonly clientSecret: string }
+  | { readonly kind: 'token'; readonly token: string };
 
 /** A validated configuration with defaults applied and secrets resolved from the environment. */
 export interface OffloadConfig extends Omit<ParsedConfig, 'tables' | 'clickhouse'> {
@@ -254,4 +336,6 @@ export interface OffloadConfig extends Omit<ParsedConfig, 'tables' | 'clickhouse
   readonly clickhouse: ParsedConfig['clickhouse'] & { readonly password: string | undefined };
   /** PostgreSQL URL of the watermark store, from `watermarkStore.urlEnv`. */
   readonly databaseUrl: string | undefined;
+  /** From `runner.catalog.credentialEnv` / `tokenEnv`; undefined without a REST catalog or without either key. */
+  readonly restCatalogSecret: RestCatalogSecret | undefined;
 }

@@ -67,6 +67,7 @@ export {
   defaultSpec,
   newTableMetadata,
   snapshotById,
+  snapshotToJson,
   tableMetadataFromJson,
   tableMetadataToJson,
 } from './spec/table-metadata.js';
@@ -79,14 +80,20 @@ export { MANIFEST_FILE_SCHEMA, readManifestList, summarizePartitions, writeManif
 export type { FieldSummary, ManifestFile, ManifestListContext } from './spec/manifest-list.js';
 
 export { FileAlreadyExistsError } from './io/file-io.js';
-export type { FileIO, FileInfo } from './io/file-io.js';
+export type { FileIO, FileInfo, StagedFile } from './io/file-io.js';
 export { LocalFileIO, fileUri, localPath } from './io/local.js';
+export { S3FileIO, StorageError, parseS3Location, s3ClientConfig } from './io/s3.js';
+export type { S3StorageOptions } from './io/s3.js';
+export { fileIOFor } from './io/for-location.js';
+export type { StorageOptions } from './io/for-location.js';
 
 export { CommitConflictError, CommitStateUnknownError, TableAlreadyExistsError, formatIdentifier } from './catalog/catalog.js';
 export type { Catalog, CommitOptions, CreateTableRequest, LoadedTable, TableIdentifier } from './catalog/catalog.js';
 export { FilesystemCatalog } from './catalog/filesystem.js';
 export type { FilesystemCatalogOptions } from './catalog/filesystem.js';
 export { SqlCatalog } from './catalog/sql.js';
+export { RestCatalog, RestCatalogError, bearerToken, clientCredentials, noAuth } from './catalog/rest/index.js';
+export type { ClientCredentials, RestAuth, RestCatalogOptions } from './catalog/rest/index.js';
 export type { SqlCatalogOptions } from './catalog/sql.js';
 
 export { fastAppend } from './transaction/fast-append.js';

@@ -2,7 +2,7 @@ import { mkdir, readdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { systemClock, type Clock } from '../../clock.js';
 import { OffloadError, UnknownTableError } from '../../errors.js';
-import { FileAlreadyExistsError } from '../io/file-io.js';
+import { FileAlreadyExistsError, type FileIO } from '../io/file-io.js';
 import { LocalFileIO, localPath } from '../io/local.js';
 import { tableMetadataFromJson, tableMetadataToJson, type TableMetadata } from '../spec/table-metadata.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
@@ -19,15 +19,22 @@ import {
 import { initialMetadata, nextMetadata } from './metadata-update.js';
 
 export interface FilesystemCatalogOptions {
-  /** Warehouse root: a local path or file:// URI. */
+  /** Warehouse root: a local path, a file:// URI, or an object-store URI with a matching `io`. */
   readonly warehouse: string;
+  /**
+   * The warehouse's storage; default the local filesystem. Its `create`
+   * must be atomic (S3 with `If-None-Match`): a store without conditional
+   * writes has no atomic rename either, and two writers would both win.
+   */
+  readonly io?: FileIO;
   readonly clock?: Clock;
 }
 
 const VERSION_FILE = /^v(\d+)\.metadata\.json$/;
 
 /**
- * Iceberg's Hadoop catalog layout on a local filesystem, readable by Spark's
+ * Iceberg's Hadoop catalog layout on a local filesystem (or an object store
+ * with conditional writes), readable by Spark's
  * `type=hadoop` catalog: `<warehouse>/<ns...>/<table>/metadata/v<N>.metadata.json`
  * plus `version-hint.text`. A commit creates `v<N+1>` with an atomic
  * create-if-absent (hard link), so of two writers racing from `v<N>` one
@@ -35,12 +42,16 @@ const VERSION_FILE = /^v(\d+)\.metadata\.json$/;
  * loads probe past it for newer versions, as Iceberg's HadoopTableOperations does.
  */
 export class FilesystemCatalog implements Catalog {
-  readonly io = new LocalFileIO();
+  readonly io: FileIO;
   readonly #warehouse: string;
   readonly #clock: Clock;
+  /** Namespaces are directories only on a filesystem; on an object store they are key prefixes that need no creating. */
+  readonly #directories: boolean;
 
   constructor(options: FilesystemCatalogOptions) {
+    this.io = options.io ?? new LocalFileIO();
     this.#warehouse = options.warehouse.replace(/\/+$/, '');
+    this.#directories = !/^[a-z][a-z0-9+.-]*:\/\//i.test(this.#warehouse) || this.#warehouse.startsWith('file:');
     this.#clock = options.clock ?? systemClock;
   }
 
@@ -50,6 +61,7 @@ export class FilesystemCatalog implements Catalog {
   }
 
   async listNamespaces(): Promise<string[][]> {
+    if (!this.#directories) throw new OffloadError('config', `listing namespaces is not supported on ${this.#warehouse}`);
     const root = localPath(this.#warehouse);
     const entries = await readdir(root, { withFileTypes: true }).catch(() => []);
     const out: string[][] = [];
@@ -60,6 +72,7 @@ export class FilesystemCatalog implements Catalog {
   }
 
   async createNamespace(namespace: readonly string[]): Promise<void> {
+    if (!this.#directories) return;
     await mkdir(localPath([this.#warehouse, ...namespace].join('/')), { recursive: true });
   }
 

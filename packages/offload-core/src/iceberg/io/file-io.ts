@@ -21,12 +21,29 @@ export interface FileIO {
   /** Locations of the objects directly under a prefix (a directory). */
   list(prefix: string): Promise<string[]>;
   /**
+   * A local file to write an object's bytes into (by any process that can
+   * write local files, e.g. ClickHouse), published to `location` as a whole
+   * once complete: readers never see a partial object, and memory stays
+   * bounded whatever the size (Java's `S3OutputStream` stages on disk too).
+   */
+  stage(location: string): Promise<StagedFile>;
+  /**
    * Every object under a prefix, at any depth, with its size and last
    * modification time (orphan cleanup's grace period reads it). Optional so
    * a storage can be added before it supports the listing; orphan cleanup
    * refuses a storage without it.
    */
   listRecursive?(prefix: string): Promise<FileInfo[]>;
+}
+
+/** A file being written locally on its way to `location` (see {@link FileIO.stage}). */
+export interface StagedFile {
+  /** Local path to write the bytes to; it may be rewritten in place before publishing. */
+  readonly path: string;
+  /** Makes the bytes the object at the location (replacing any) and removes the local file. */
+  publish(): Promise<void>;
+  /** Removes the local file without publishing; safe to call after a failed or a completed publish. */
+  discard(): Promise<void>;
 }
 
 /** An object found by {@link FileIO.listRecursive}. */

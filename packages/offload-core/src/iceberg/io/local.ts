@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { access, link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FileAlreadyExistsError, type FileInfo, type FileIO } from './file-io.js';
+import { FileAlreadyExistsError, type FileInfo, type FileIO, type StagedFile } from './file-io.js';
 
 /** A local path from a plain path or a `file:` URI (`file:/a`, `file:///a`). */
 export function localPath(location: string): string {
@@ -87,6 +87,18 @@ export class LocalFileIO implements FileIO {
       out.push({ location, sizeBytes: info.size, modifiedAt: info.mtime });
     }
     return out.sort((a, b) => (a.location < b.location ? -1 : 1));
+  }
+
+  /** Staged beside the target, so publishing is one rename on the same filesystem. */
+  async stage(location: string): Promise<StagedFile> {
+    const path = localPath(location);
+    await mkdir(dirname(path), { recursive: true });
+    const staging = join(dirname(path), `.${randomUUID()}.partial`);
+    return {
+      path: staging,
+      publish: () => rename(staging, path),
+      discard: () => rm(staging, { force: true }),
+    };
   }
 
   async #stage(path: string, data: Uint8Array): Promise<string> {

@@ -100,6 +100,19 @@ export function currentSnapshot(m: TableMetadata): Snapshot | undefined {
   return m.currentSnapshotId === null ? undefined : snapshotById(m, m.currentSnapshotId);
 }
 
+/** A snapshot as the spec's JSON object (ids stay bigint; print with `stringifyJson`). */
+export function snapshotToJson(s: Snapshot): Record<string, unknown> {
+  return {
+    'sequence-number': s.sequenceNumber,
+    'snapshot-id': s.snapshotId,
+    'parent-snapshot-id': s.parentSnapshotId,
+    'timestamp-ms': s.timestampMs,
+    summary: s.summary,
+    'manifest-list': s.manifestList,
+    'schema-id': s.schemaId,
+  };
+}
+
 /** Serialises metadata as the spec's JSON, in the key order Iceberg's Java writer uses. */
 export function tableMetadataToJson(m: TableMetadata): string {
   return stringifyJson({
@@ -121,15 +134,7 @@ export function tableMetadataToJson(m: TableMetadata): string {
     refs: Object.fromEntries(
       Object.entries(m.refs).map(([name, r]) => [name, { 'snapshot-id': r.snapshotId, type: r.type }]),
     ),
-    snapshots: m.snapshots.map((s) => ({
-      'sequence-number': s.sequenceNumber,
-      'snapshot-id': s.snapshotId,
-      'parent-snapshot-id': s.parentSnapshotId,
-      'timestamp-ms': s.timestampMs,
-      summary: s.summary,
-      'manifest-list': s.manifestList,
-      'schema-id': s.schemaId,
-    })),
+    snapshots: m.snapshots.map(snapshotToJson),
     statistics: m.statistics,
     'partition-statistics': m.partitionStatistics,
     'snapshot-log': m.snapshotLog.map((e) => ({ 'timestamp-ms': e.timestampMs, 'snapshot-id': e.snapshotId })),

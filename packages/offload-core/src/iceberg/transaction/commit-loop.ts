@@ -74,6 +74,12 @@ export interface CommitAction<R> {
   /** For log lines: `append`, `replace`, `expire-snapshots`, ... */
   readonly name: string;
   plan(base: LoadedTable, attempt: CommitAttempt): Promise<ActionPlan<R>>;
+  /**
+   * This action's own change, if the loaded table already holds it (e.g. its
+   * fixed snapshot id): an earlier attempt landed though its answer was lost
+   * (an unknown outcome, or a re-sent request refused as a conflict).
+   */
+  landed?(base: LoadedTable): R | undefined;
   abandon?(): Promise<void>;
 }
 
@@ -99,9 +105,12 @@ const defaultSleep = (ms: number): Promise<void> => new Promise((resolve) => set
  * The one commit loop every action runs on (Iceberg's `commit.retry.*`
  * semantics): load the table, let the action plan against it, commit.
  * Retryable errors (a conflict) retry with exponential backoff within the
- * retry count and total timeout; anything else is thrown. Files of a failed
- * attempt are deleted, except when the catalog reports an unknown outcome
- * ({@link CommitStateUnknownError}): they may be referenced now.
+ * retry count and total timeout; anything else is thrown. An action with a
+ * fixed identity ({@link CommitAction.landed}) is looked for on every reload,
+ * so a commit whose answer was lost ends in success, never a second commit
+ * (Java's `checkCommitStatus`). Files are deleted only after a proven failure:
+ * never on an unknown outcome ({@link CommitStateUnknownError}), and after a
+ * conflict only once a reload shows the attempt did not land.
  *
  * Hand-written rather than p-retry: every attempt must reload the table and
  * clean its own files, and tests inject the sleep and the clock.
@@ -118,9 +127,20 @@ export async function runCommitLoop<R>(
   const logger = options.logger ?? silentLogger;
   const startedMs = clock.now().getTime();
   let abandon = true;
+  // Files of a rejected attempt, kept until a reload proves that attempt did not land.
+  let unproven: string[] = [];
+  const success = (table: LoadedTable, result: R, attempts: number, how: string): CommitLoopResult<R> => {
+    abandon = false;
+    logger.info(`iceberg ${action.name} ${how}`, { table: name, attempt: attempts });
+    return { table, result, attempts };
+  };
   try {
     for (let attempt = 1; ; attempt++) {
       const base = await catalog.loadTable(identifier);
+      const own = action.landed?.(base);
+      if (own !== undefined) return success(base, own, attempt - 1, 'found its own earlier commit');
+      await deleteAll(catalog.io, unproven);
+      unproven = [];
       const retry = retryPolicyOf(base.metadata.properties, options.retry);
       const written: string[] = [];
       try {
@@ -131,25 +151,48 @@ export async function runCommitLoop<R>(
           return { table: base, result: plan.result, attempts: attempt };
         }
         const table = await catalog.commitTable(identifier, plan.requirements, plan.updates, plan.commit);
-        abandon = false;
-        logger.info(`iceberg ${action.name} committed`, { table: name, attempt });
-        return { table, result: plan.result, attempts: attempt };
+        return success(table, plan.result, attempt, 'committed');
       } catch (error) {
-        // An unknown outcome may have published these files; orphans are harmless, dangling references are not.
         if (error instanceof CommitStateUnknownError) {
+          const resolved = await findLanded(catalog, identifier, action);
+          if (resolved) return success(resolved.table, resolved.result, attempt, 'outcome was unknown; its commit landed');
+          // Not visible is no proof of failure: orphans are harmless, dangling references are not.
           abandon = false;
           throw error;
         }
-        await deleteAll(catalog.io, written);
+        if (!isRetryable(error)) {
+          // Failed before the commit, or refused outright: nothing references these files.
+          await deleteAll(catalog.io, written);
+          throw error;
+        }
         const elapsed = clock.now().getTime() - startedMs;
-        if (!isRetryable(error) || attempt > retry.retries || elapsed >= retry.totalTimeoutMs) throw error;
+        if (attempt > retry.retries || elapsed >= retry.totalTimeoutMs) {
+          const resolved = await findLanded(catalog, identifier, action);
+          if (resolved) return success(resolved.table, resolved.result, attempt, 'found its own earlier commit');
+          await deleteAll(catalog.io, written);
+          throw error;
+        }
+        unproven = written;
         const wait = Math.min(retry.maxWaitMs, retry.minWaitMs * 2 ** (attempt - 1), retry.totalTimeoutMs - elapsed);
         logger.warn(`iceberg ${action.name} conflict, retrying`, { table: name, attempt, waitMs: wait, error: (error as Error).message });
         await sleep(wait);
       }
     }
   } finally {
-    if (abandon) await action.abandon?.();
+    // A rejected attempt that no reload could check may be live: keep what it references.
+    if (abandon && unproven.length === 0) await action.abandon?.();
+  }
+}
+
+/** Reloads the table and looks for the action's own change; a failed reload proves nothing. */
+async function findLanded<R>(catalog: Catalog, identifier: TableIdentifier, action: CommitAction<R>): Promise<{ table: LoadedTable; result: R } | undefined> {
+  if (!action.landed) return undefined;
+  try {
+    const table = await catalog.loadTable(identifier);
+    const result = action.landed(table);
+    return result === undefined ? undefined : { table, result };
+  } catch {
+    return undefined;
   }
 }
 

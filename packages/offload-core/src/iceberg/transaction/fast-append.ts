@@ -7,7 +7,7 @@ import type { ManifestFile } from '../spec/manifest-list.js';
 import { ManifestEntryStatus, type ManifestContext } from '../spec/manifest.js';
 import { bindPartitionSpec } from '../spec/partition.js';
 import { appendSummary, type Snapshot } from '../spec/snapshot.js';
-import { currentSchema, currentSnapshot, defaultSpec, type TableMetadata } from '../spec/table-metadata.js';
+import { currentSchema, currentSnapshot, defaultSpec, snapshotById, type TableMetadata } from '../spec/table-metadata.js';
 import { deleteAll, runCommitLoop, type CommitAction, type CommitLoopOptions } from './commit-loop.js';
 import { mergeManifests, mergePolicyOf, writeManifestFile, type MergePolicy } from './manifest-merge.js';
 import { produceSnapshot } from './snapshot-producer.js';
@@ -54,9 +54,12 @@ export interface FastAppendResult {
  * once; on the shared commit loop ({@link runCommitLoop}) each attempt
  * re-validates against the reloaded table, writes a manifest list over the
  * fresh parent's manifests and commits `add-snapshot` + `set-snapshot-ref
- * main` guarded by `assert-ref-snapshot-id`. The snapshot id stays the same
- * across attempts. Conflicts retry as the table's `commit.retry.*` says;
- * files of failed attempts are deleted unless the outcome is unknown.
+ * main` guarded by `assert-ref-snapshot-id`. The snapshot id is fixed across
+ * attempts, so every reload first looks for it: a conflict caused by this
+ * append's own earlier commit (its answer was lost) ends in success, not a
+ * second snapshot. Conflicts retry as the table's `commit.retry.*` says.
+ * Files are deleted only after a proven failure: never on an unknown
+ * outcome, and after a conflict only once a reload shows the snapshot absent.
  */
 export async function fastAppend(
   catalog: Catalog,
@@ -75,6 +78,7 @@ export async function fastAppend(
   const replaced: string[] = [];
   const action: CommitAction<Snapshot> = {
     name: 'append',
+    landed: (base) => snapshotById(base.metadata, snapshotId),
     plan: async (base, attempt) => {
       await options.validate?.(base);
       const ctx = manifestContext(base.metadata, name);

@@ -1,6 +1,6 @@
 import { createWriteStream } from 'node:fs';
-import { mkdir, rename, rm, statfs } from 'node:fs/promises';
-import { join } from 'node:path';
+import { statfs } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { ClickHouseClient, ClickHouseSettings } from '@clickhouse/client';
 import { OffloadError, messageOf } from '../../errors.js';
@@ -10,6 +10,7 @@ import { silentLogger } from '../../logger.js';
 import type { Logger } from '../../logger.js';
 import { compareCursors } from '../../watermark/cursor.js';
 import type { Cursor } from '../../watermark/cursor.js';
+import { LocalFileIO } from '../io/local.js';
 import { rewriteWithFieldIds } from '../parquet/rewrite.js';
 import type { ClickHouseColumn } from '../schema-mapping/evolve.js';
 import type { DataFile } from '../spec/data-file.js';
@@ -73,6 +74,7 @@ export const PARQUET_OUTPUT_SETTINGS: ClickHouseSettings = {
 };
 
 const DEFAULT_INITIAL_ROWS_PER_FILE = 1_000_000;
+const defaultIO = new LocalFileIO();
 
 /**
  * Writes a table window as Iceberg data files by letting ClickHouse encode
@@ -152,9 +154,8 @@ export class ClickHouseParquetSource {
   /** Writes the partition's rows in `range`; undefined when there are none. */
   private async exportFile(plan: WindowPlan, partition: WindowPartition, range: FileRange, n: number): Promise<DataFile | undefined> {
     const { request } = plan;
-    const dir = join(request.tableLocation, 'data', ...(partition.path ? partition.path.split('/') : []));
-    const path = join(dir, `${request.runId}-${String(n).padStart(5, '0')}.parquet`);
-    const temporary = `${path}.partial`;
+    const dir = [request.tableLocation.replace(/\/+$/, ''), 'data', ...(partition.path ? [partition.path] : [])].join('/');
+    const location = `${dir}/${request.runId}-${String(n).padStart(5, '0')}.parquet`;
     const params = new QueryParams();
     const ts = quoteClickHouse(plan.cursor.timestamp);
     // Rows that arrive after planning and sort past the partition's last row wait for the next window.
@@ -166,19 +167,19 @@ export class ClickHouseParquetSource {
     ].join(' AND ');
     // The inner query filters on the source columns; the outer casts, so aliases never shadow them.
     const select = `SELECT ${plan.castColumns} FROM (SELECT ${plan.sourceColumns} FROM ${plan.from} WHERE ${where})`;
-    await mkdir(dir, { recursive: true });
+    // The footer is rewritten on the staged local file, so no object is ever downloaded again to fix it.
+    const staged = await (request.io ?? defaultIO).stage(location);
     try {
-      await rm(temporary, { force: true });
-      await this.export(plan, select, params, temporary);
-      const rewritten = await rewriteWithFieldIds(temporary, request.schema);
+      await this.export(plan, select, params, staged.path);
+      const rewritten = await rewriteWithFieldIds(staged.path, request.schema);
       const m = rewritten.metrics;
       if (m.recordCount === 0n) {
-        await rm(temporary, { force: true });
+        await staged.discard();
         return undefined;
       }
-      await rename(temporary, path);
+      await staged.publish();
       return {
-        filePath: path,
+        filePath: location,
         fileFormat: 'PARQUET',
         partition: partition.values,
         recordCount: m.recordCount,
@@ -192,10 +193,10 @@ export class ClickHouseParquetSource {
         splitOffsets: m.splitOffsets,
       };
     } catch (cause) {
-      // Before the partial file is removed: it is what filled the disk.
-      const full = await diskFull(request.table.name, dir, cause);
-      await rm(temporary, { force: true });
-      throw full ?? this.wrap(plan, `writing ${path} failed`, cause);
+      // Before the staged file is removed: it is what filled the disk.
+      const full = await diskFull(request.table.name, dirname(staged.path), cause);
+      await staged.discard();
+      throw full ?? this.wrap(plan, `writing ${location} failed`, cause);
     }
   }
 

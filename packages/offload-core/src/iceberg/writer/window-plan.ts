@@ -7,6 +7,7 @@ import { parseClickHouseType } from '../schema-mapping/clickhouse-type.js';
 import type { ClickHouseColumn } from '../schema-mapping/evolve.js';
 import { selectExpression } from '../schema-mapping/type-mapping.js';
 import type { PartitionValue } from '../spec/data-file.js';
+import type { FileIO } from '../io/file-io.js';
 import type { PartitionSpec } from '../spec/partition.js';
 import type { IcebergSchema } from '../spec/types.js';
 import { partitionExpressions } from './partition-sql.js';
@@ -34,8 +35,10 @@ export interface WriteWindowRequest {
   readonly columns: readonly ClickHouseColumn[];
   readonly partitionSpec: PartitionSpec;
   readonly window: OffloadWindow;
-  /** Local directory of the Iceberg table; files go under `data/`. */
+  /** The Iceberg table's location (a path or URI); files go under `data/`. */
   readonly tableLocation: string;
+  /** The storage of `tableLocation`. Default the local filesystem. */
+  readonly io?: FileIO;
   /** Unique per run: file names start with it, so a retried run never overwrites a committed file. */
   readonly runId: string;
   readonly signal?: AbortSignal;

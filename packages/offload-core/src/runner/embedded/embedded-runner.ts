@@ -5,7 +5,6 @@ import { ConfigError, WatermarkConflictError } from '../../errors.js';
 import { parseQualifiedName } from '../../identifiers/index.js';
 import type { Catalog, LoadedTable, TableIdentifier } from '../../iceberg/catalog/catalog.js';
 import { SqlCatalog } from '../../iceberg/catalog/sql.js';
-import { localPath } from '../../iceberg/io/local.js';
 import type { DataFile } from '../../iceberg/spec/data-file.js';
 import type { Snapshot } from '../../iceberg/spec/snapshot.js';
 import { defaultSpec } from '../../iceberg/spec/table-metadata.js';
@@ -46,7 +45,7 @@ export interface TransactionalWatermarkStore {
 export interface EmbeddedIcebergRunnerOptions {
   /** ClickHouse, for `system.columns` and the Parquet export. */
   readonly clickhouse: ParquetQueryClient;
-  /** The Iceberg catalog the targets live in; its storage must be a local filesystem. */
+  /** The Iceberg catalog the targets live in; data files go to its FileIO. */
   readonly catalog: Catalog;
   /** Data files roll over at about this size. Default 128 MiB. */
   readonly targetFileSizeBytes?: number;
@@ -140,7 +139,8 @@ export class EmbeddedIcebergRunner implements JobRunner {
         columns,
         partitionSpec: defaultSpec(table.metadata),
         window: job.window,
-        tableLocation: localPath(table.metadata.location),
+        tableLocation: table.metadata.location,
+        io: this.#catalog.io,
         runId: `${job.runId}-${job.attempt}`,
         signal,
       });

@@ -1,0 +1,293 @@
+import { execFile, spawn } from 'node:child_process';
+import { writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import type { ClickHouseClient } from '@clickhouse/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_WATERMARK_SCHEMA, bronzeTableDdl, insertTrades } from '@coldtier/offload-core';
+import {
+  createTempDir,
+  createTestDatabase,
+  openTestPool,
+  startClickHouseServer,
+  startEmbeddedClickHouse,
+  startFaultProxy,
+  startRestCatalog,
+  startS3Server,
+  type ClickHouseTestServer,
+  type Fault,
+  type FaultProxy,
+  type ProxiedRequest,
+  type RestCatalogServer,
+  type S3Server,
+  type TempDir,
+  type TestDatabase,
+} from '@coldtier/test-support';
+import { CLI, assertBuilt, coldtier, daemonUrl, startDaemon, waitFor, type CliResult } from './cli-helpers.js';
+
+/**
+ * Production shape: ClickHouse over HTTP → Coldtier (stream mode) → data files
+ * on an S3 server, commits through the Iceberg project's REST catalog server
+ * (its metadata on the same S3 server), read back by PyIceberg through that
+ * catalog. A fault-injecting proxy sits between Coldtier and the catalog.
+ * Every credential is a known string, so the logs can be scanned for them.
+ */
+
+const TABLE = 'bronze_trades_binance';
+const BATCH = 500;
+const REST_SECRET = 'rest-client-secret-5f1d';
+const CH_PASSWORD = 'clickhouse-secret-9a7c';
+const PYTHON = fileURLToPath(new URL('../../../.venv-interop/bin/python', import.meta.url));
+const READER = fileURLToPath(new URL('fixtures/read_rest_table.py', import.meta.url));
+
+let dir: TempDir;
+let db: TestDatabase;
+let clickhouse: ClickHouseTestServer;
+let s3: S3Server;
+let rest: RestCatalogServer;
+let proxy: FaultProxy;
+let source: ClickHouseClient;
+let config: string;
+let env: NodeJS.ProcessEnv;
+let nextSequence = 1n;
+/** Snapshots the table had at the last exactly-once check (saves a PyIceberg start per test). */
+let snapshotsSoFar = 0;
+const logs: string[] = [];
+
+beforeAll(async () => {
+  assertBuilt();
+  [dir, db, clickhouse, s3] = await Promise.all([
+    createTempDir('coldtier-s3-rest-'),
+    createTestDatabase(),
+    startClickHouseServer({ username: 'offloader', password: CH_PASSWORD }),
+    startS3Server(),
+  ]);
+  rest = await startRestCatalog({ s3 });
+  proxy = await startFaultProxy(rest.uri);
+  source = clickhouse.client();
+  await source.command({ query: 'CREATE DATABASE k2' });
+  await source.command({ query: bronzeTableDdl('k2', TABLE, { ttlDays: null }) });
+  config = join(dir.path, 'coldtier.yaml');
+  await writeFile(
+    config,
+    `lateDataBufferMinutes: 0
+retry: { retries: 0 }
+clickhouse: { url: ${JSON.stringify(clickhouse.url)}, username: offloader, passwordEnv: SOURCE_CLICKHOUSE_PASSWORD }
+runner:
+  kind: embedded
+  warehouse: ${JSON.stringify(rest.warehouse)}
+  catalog: { kind: rest, uri: ${JSON.stringify(proxy.uri)}, credentialEnv: REST_CATALOG_CREDENTIAL, timeoutSeconds: 60 }
+storage:
+  s3: { endpoint: ${JSON.stringify(s3.endpoint)}, region: ${s3.region}, pathStyle: true, partSizeBytes: 5242880, partsInFlight: 2 }
+tables:
+  - { source: k2.${TABLE}, target: cold.${TABLE}, layer: bronze, timestampColumn: exchange_timestamp, sequenceColumn: sequence_number, final: true, timeoutSeconds: 120 }
+`,
+  );
+  env = {
+    COLDTIER_DATABASE_URL: db.url,
+    SOURCE_CLICKHOUSE_PASSWORD: CH_PASSWORD,
+    REST_CATALOG_CREDENTIAL: `coldtier:${REST_SECRET}`,
+    AWS_ACCESS_KEY_ID: s3.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+  };
+  expect((await coldtier(['migrate', '--config', config], { env })).code).toBe(0);
+}, 240_000);
+
+afterAll(async () => {
+  await proxy?.stop();
+  await rest?.stop();
+  await s3?.stop();
+  await clickhouse?.stop();
+  await db?.drop();
+  await dir?.remove();
+});
+
+const minutesAgo = (m: number) => new Date(Date.now() - m * 60_000);
+
+let batches = 0;
+
+/** Each batch after the last one's rows in time, so no row arrives behind a committed watermark. */
+async function insertBatch(): Promise<void> {
+  const first = nextSequence;
+  nextSequence += BigInt(BATCH);
+  const start = 200 - 20 * batches++;
+  await insertTrades(source, 'k2', TABLE, { exchange: 'binance', firstSequence: first, count: BATCH, from: minutesAgo(start), to: minutesAgo(start - 10) });
+}
+
+/** The killed run's lease lapses, as its 60 s TTL would. */
+async function expireLeases(): Promise<void> {
+  const pool = openTestPool({ connectionString: db.url, max: 1 });
+  try {
+    await pool.query(`UPDATE ${DEFAULT_WATERMARK_SCHEMA}.offload_leases SET expires_at = now() - interval '1 second'`);
+  } finally {
+    await pool.end();
+  }
+}
+
+async function runOnce(): Promise<CliResult> {
+  const result = await coldtier(['run', '--once', '--config', config, '--log-format', 'json', '--verbose'], { env });
+  logs.push(result.stdout, result.stderr);
+  return result;
+}
+
+interface PyIcebergView {
+  count: number;
+  uniq_sequence: number;
+  sum_sequence: string;
+  sum_price: string;
+  sum_quantity: string;
+  field_ids: Record<string, number>;
+  snapshots: { id: string; run_id: string | null; added_records: string }[];
+}
+
+async function readWithPyIceberg(): Promise<PyIcebergView> {
+  const { stdout } = await promisify(execFile)(PYTHON, [READER, rest.uri, s3.endpoint, `cold.${TABLE}`], {
+    env: { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+    timeout: 120_000,
+  });
+  return JSON.parse(stdout) as PyIcebergView;
+}
+
+const decimal = (s: string) => (s.includes('.') ? s.replace(/0+$/, '').replace(/\.$/, '') : s);
+
+async function sourceTotals() {
+  const rs = await source.query({
+    query: `SELECT count() AS count, toString(sum(sequence_number)) AS seq, toString(sum(price)) AS price, toString(sum(quantity)) AS quantity FROM k2.${TABLE} FINAL`,
+    format: 'JSONEachRow',
+  });
+  const [row] = await rs.json<{ count: string | number; seq: string; price: string; quantity: string }>();
+  return { count: Number(row!.count), seq: row!.seq, price: decimal(row!.price), quantity: decimal(row!.quantity) };
+}
+
+/** Every source row exactly once, no run with two snapshots. */
+async function expectExactlyOnce(): Promise<PyIcebergView> {
+  const [view, totals] = await Promise.all([readWithPyIceberg(), sourceTotals()]);
+  expect(view.count).toBe(totals.count);
+  expect(view.uniq_sequence).toBe(totals.count);
+  expect(view.sum_sequence).toBe(totals.seq);
+  expect(decimal(view.sum_price)).toBe(totals.price);
+  expect(decimal(view.sum_quantity)).toBe(totals.quantity);
+  const runs = view.snapshots.map((s) => s.run_id);
+  expect(new Set(runs).size).toBe(runs.length);
+  snapshotsSoFar = view.snapshots.length;
+  return view;
+}
+
+const isCommit = (r: ProxiedRequest) => r.method === 'POST' && r.path.endsWith(`/tables/${TABLE}`);
+
+/** Injects `fault` into the next commit; the returned function tells whether it was. */
+function onNextCommit(fault: Fault): () => boolean {
+  let used = false;
+  proxy.setRule((r) => {
+    if (used || !isCommit(r)) return undefined;
+    used = true;
+    return fault;
+  });
+  return () => used;
+}
+
+describe('coldtier run --once: ClickHouse over HTTP → S3 + REST catalog', () => {
+  it('offloads in stream mode; PyIceberg through the REST catalog and ClickHouse icebergS3() read the same counts, sums and field ids', { timeout: 240_000 }, async () => {
+    await insertBatch();
+    const result = await runOnce();
+    expect(result.code, result.stderr).toBe(0);
+    const view = await expectExactlyOnce();
+    expect(view.snapshots).toHaveLength(1);
+    expect(view.snapshots[0]?.added_records).toBe(String(BATCH));
+    expect(view.snapshots[0]?.run_id).toMatch(/./);
+    expect(Object.values(view.field_ids).every((id) => Number.isInteger(id) && id > 0)).toBe(true);
+    expect(view.field_ids['sequence_number']).toBeDefined();
+    // A third reader: ClickHouse's icebergS3() straight from the bucket (its own metadata and Parquet readers).
+    const reader = await startEmbeddedClickHouse();
+    try {
+      const rs = await reader.client.query({
+        query: `SELECT count() AS n, toString(sum(sequence_number)) AS seq, toString(sum(price)) AS price
+                FROM icebergS3('${s3.endpoint}/warehouse/warehouse/cold/${TABLE}/', '${s3.accessKeyId}', '${s3.secretAccessKey}')`,
+        format: 'JSONEachRow',
+      });
+      const [row] = await rs.json<{ n: string | number; seq: string; price: string }>();
+      const totals = await sourceTotals();
+      expect({ n: Number(row!.n), seq: row!.seq, price: decimal(row!.price) }).toEqual({ n: totals.count, seq: totals.seq, price: totals.price });
+    } finally {
+      await reader.close();
+    }
+    // The token request went to the catalog's endpoint; every catalog call carried a bearer token.
+    expect(proxy.requests.some((r) => r.path === '/v1/oauth/tokens')).toBe(true);
+    const commits = proxy.requests.filter(isCommit);
+    expect(commits.length).toBeGreaterThan(0);
+    expect(commits.every((r) => String(r.headers['authorization']).startsWith('Bearer '))).toBe(true);
+  });
+
+  it.each([
+    ['(a) a 500 after the catalog applied the commit', { after: { status: 500, body: '{"error":{"message":"boom","type":"ServerError","code":500}}' } }],
+    ['(b) the connection dropped after the catalog applied the commit', { after: 'drop' as const }],
+    ['(c) a 409 once', { before: { status: 409, body: '{"error":{"message":"Requirement failed","type":"CommitFailedException","code":409}}' } }],
+  ])('%s: the run succeeds, every row once, one snapshot for the run', { timeout: 240_000 }, async (_name, fault) => {
+    const before = snapshotsSoFar;
+    await insertBatch();
+    const injected = onNextCommit(fault);
+    const result = await runOnce();
+    proxy.setRule(undefined);
+    expect(injected()).toBe(true);
+    expect(result.code, result.stderr).toBe(0);
+    const view = await expectExactlyOnce();
+    expect(view.snapshots).toHaveLength(before + 1);
+  });
+
+  it('(d) SIGKILL of Coldtier after it sent the commit: the next run recovers, nothing is written twice', { timeout: 240_000 }, async () => {
+    const before = snapshotsSoFar;
+    await insertBatch();
+    // The catalog applies the commit; its answer never reaches Coldtier.
+    let answered!: () => void;
+    const applied = new Promise<void>((resolve) => (answered = resolve));
+    proxy.setRule((r) => (isCommit(r) ? { after: (body) => (answered(), body), hold: true } : undefined));
+    const child = spawn(process.execPath, [CLI, 'run', '--once', '--config', config, '--log-format', 'json'], { env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
+    const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+    await Promise.race([applied, exited.then(() => Promise.reject(new Error(`coldtier exited before committing:\n${output}`)))]);
+    child.kill('SIGKILL');
+    expect(await exited).toBe('SIGKILL');
+    logs.push(output);
+    proxy.setRule(undefined);
+    expect((await readWithPyIceberg()).snapshots).toHaveLength(before + 1);
+
+    await expireLeases();
+    const rerun = await runOnce();
+    expect(rerun.code, rerun.stderr).toBe(0);
+    const view = await expectExactlyOnce();
+    expect(view.snapshots).toHaveLength(before + 1);
+  });
+
+  it('coldtier start offloads what arrives in each of two cycles, then stops cleanly', { timeout: 240_000 }, async () => {
+    const before = snapshotsSoFar;
+    await insertBatch();
+    const daemon = startDaemon(['--config', config, '--interval-seconds', '10', '--port', '0', '--log-format', 'json'], { env, cwd: dir.path });
+    try {
+      const url = await daemonUrl(daemon);
+      const cyclesWithRows = async (n: number) => {
+        const body = (await (await fetch(`${url}/status`)).json()) as { cycles: { status: string; totalRows: number }[] };
+        const moved = body.cycles.filter((c) => c.status === 'success' && c.totalRows > 0);
+        return moved.length >= n ? moved : undefined;
+      };
+      await waitFor('a first cycle that moved rows', () => cyclesWithRows(1), daemon, 120_000);
+      await insertBatch();
+      const moved = await waitFor('a second cycle that moved rows', () => cyclesWithRows(2), daemon, 120_000);
+      expect(moved.map((c) => c.totalRows)).toEqual([BATCH, BATCH]);
+    } finally {
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited, daemon.output()).toBe(0);
+      logs.push(daemon.output());
+    }
+    const view = await expectExactlyOnce();
+    expect(view.snapshots).toHaveLength(before + 2);
+  });
+
+  it('no secret appears in any log line of these runs', () => {
+    const all = logs.join('\n');
+    expect(all.length).toBeGreaterThan(0);
+    for (const secret of [REST_SECRET, CH_PASSWORD, s3.secretAccessKey]) expect(all).not.toContain(secret);
+  });
+});

@@ -1,0 +1,127 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Where scripts/object-store-env.sh installs moto and the Iceberg REST catalog server. */
+const DEPS = fileURLToPath(new URL('../../../.test-deps', import.meta.url));
+const START_TIMEOUT_MS = 120_000;
+
+/** A moto S3 server on a random loopback port. Any access key is accepted; these are the ones to use. */
+export interface S3Server {
+  readonly endpoint: string;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** Creates a bucket (path-style). */
+  createBucket(name: string): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/** The Iceberg project's REST catalog server on a random loopback port, its warehouse on an {@link S3Server}. */
+export interface RestCatalogServer {
+  /** Base URI, without `/v1`. */
+  readonly uri: string;
+  /** `s3://<bucket>/warehouse`. */
+  readonly warehouse: string;
+  /** Milliseconds from spawning the JVM to the first accepted request. */
+  readonly startMs: number;
+  /** Everything the server wrote to stdout and stderr so far. */
+  output(): string;
+  stop(): Promise<void>;
+}
+
+/** Starts moto in server mode (installed by `scripts/test-deps.sh`). */
+export async function startS3Server(): Promise<S3Server> {
+  const bin = `${DEPS}/moto/bin/moto_server`;
+  if (!existsSync(bin)) throw new Error(`${bin} is missing: run scripts/test-deps.sh`);
+  const child = spawn(bin, ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const { match } = await waitForLine(child, /Running on (http:\/\/127\.0\.0\.1:\d+)/, 'moto_server');
+  const endpoint = match[1]!;
+  return {
+    endpoint,
+    region: 'us-east-1',
+    accessKeyId: 'coldtier-test-key',
+    secretAccessKey: 'coldtier-test-secret',
+    async createBucket(name) {
+      const response = await fetch(`${endpoint}/${name}`, { method: 'PUT', signal: AbortSignal.timeout(10_000) });
+      if (!response.ok) throw new Error(`creating bucket ${name}: HTTP ${response.status} ${await response.text()}`);
+    },
+    stop: () => stopChild(child),
+  };
+}
+
+export interface RestCatalogOptions {
+  readonly s3: S3Server;
+  /** Bucket for the warehouse; created. Default `warehouse`. */
+  readonly bucket?: string;
+  /** Extra catalog properties, as `CATALOG_*` variables (`CATALOG_S3_PATH__STYLE__ACCESS`). */
+  readonly env?: Readonly<Record<string, string>>;
+}
+
+/**
+ * Starts `RESTCatalogServlet` over an in-memory JDBC catalog with `S3FileIO`
+ * on the given S3 server, through scripts/iceberg-rest/LoopbackRestCatalog.java
+ * (the stock `RESTCatalogServer` binds every interface at a fixed port).
+ */
+export async function startRestCatalog(options: RestCatalogOptions): Promise<RestCatalogServer> {
+  const rest = `${DEPS}/iceberg-rest`;
+  if (!existsSync(`${rest}/classes/LoopbackRestCatalog.class`)) throw new Error(`${rest} is missing: run scripts/test-deps.sh`);
+  const bucket = options.bucket ?? 'warehouse';
+  await options.s3.createBucket(bucket);
+  const warehouse = `s3://${bucket}/warehouse`;
+  const started = performance.now();
+  const child = spawn('java', ['-Xss4m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-cp', `${rest}/classes:${rest}/lib/*`, 'LoopbackRestCatalog'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: {
+      PATH: process.env['PATH'] ?? '/usr/bin:/bin',
+      ...(process.env['JAVA_HOME'] ? { JAVA_HOME: process.env['JAVA_HOME'] } : {}),
+      AWS_REGION: options.s3.region,
+      CATALOG_WAREHOUSE: warehouse,
+      CATALOG_IO__IMPL: 'org.apache.iceberg.aws.s3.S3FileIO',
+      CATALOG_S3_ENDPOINT: options.s3.endpoint,
+      CATALOG_S3_PATH__STYLE__ACCESS: 'true',
+      CATALOG_S3_ACCESS__KEY__ID: options.s3.accessKeyId,
+      CATALOG_S3_SECRET__ACCESS__KEY: options.s3.secretAccessKey,
+      CATALOG_CLIENT_REGION: options.s3.region,
+      ...options.env,
+    },
+  });
+  const { match, output } = await waitForLine(child, /^listening (\d+)$/m, 'the Iceberg REST catalog server');
+  const startMs = Math.round(performance.now() - started);
+  return { uri: `http://127.0.0.1:${match[1]}`, warehouse, startMs, output, stop: () => stopChild(child) };
+}
+
+/** Resolves when `pattern` appears in the child's output; rejects if it exits or takes too long. */
+function waitForLine(child: ChildProcess, pattern: RegExp, name: string): Promise<{ match: RegExpExecArray; output: () => string }> {
+  let text = '';
+  const output = () => text;
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${name} did not start within ${START_TIMEOUT_MS} ms:\n${text}`));
+    }, START_TIMEOUT_MS);
+    const onData = (chunk: Buffer) => {
+      text += chunk.toString('utf8');
+      const match = pattern.exec(text);
+      if (match) {
+        clearTimeout(timer);
+        resolve({ match, output });
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', onData);
+    child.once('exit', (code, signal) => {
+      clearTimeout(timer);
+      reject(new Error(`${name} exited (${signal ?? code}) before it started:\n${text}`));
+    });
+  });
+}
+
+async function stopChild(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  child.kill('SIGTERM');
+  const timer = setTimeout(() => child.kill('SIGKILL'), 5_000);
+  await exited;
+  clearTimeout(timer);
+}
