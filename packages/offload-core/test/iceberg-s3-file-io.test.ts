@@ -35,6 +35,11 @@ describe('S3FileIO on an S3-compatible server (moto)', () => {
     await io.write('s3://lake/t/metadata/deeper/c.json', Buffer.from('{}'));
     expect(Buffer.from(await io.read('s3://lake/t/metadata/a.json')).toString()).toBe('{"a":1}');
     expect((await io.list('s3://lake/t/metadata')).sort()).toEqual(['s3://lake/t/metadata/a.json', 's3://lake/t/metadata/b.json']);
+    const everything = await io.listRecursive('s3://lake/t/metadata');
+    expect(everything.map((f) => f.location).sort()).toEqual(['s3://lake/t/metadata/a.json', 's3://lake/t/metadata/b.json', 's3://lake/t/metadata/deeper/c.json']);
+    expect(everything.find((f) => f.location.endsWith('a.json'))?.sizeBytes).toBe(7);
+    // Orphan cleanup's grace period reads this: the store's time of the write, not the epoch.
+    for (const f of everything) expect(Math.abs(f.modifiedAt.getTime() - Date.now())).toBeLessThan(10 * 60_000);
     expect(await io.exists('s3://lake/t/metadata/b.json')).toBe(true);
     await io.delete('s3://lake/t/metadata/b.json');
     await io.delete('s3://lake/t/metadata/never-was.json');

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import type * as S3SdkModule from '@aws-sdk/client-s3';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { OffloadError } from '../../errors.js';
-import { FileAlreadyExistsError, type FileIO, type StagedFile } from './file-io.js';
+import { FileAlreadyExistsError, type FileInfo, type FileIO, type StagedFile } from './file-io.js';
 
 /** How to reach an S3-compatible store. Credentials are never part of it: see {@link S3FileIO}. */
 export interface S3StorageOptions {
@@ -134,17 +134,30 @@ export class S3FileIO implements FileIO {
   }
 
   async list(prefix: string): Promise<string[]> {
+    return (await this.#listObjects(prefix, '/')).map((o) => o.location);
+  }
+
+  async listRecursive(prefix: string): Promise<FileInfo[]> {
+    return this.#listObjects(prefix, undefined);
+  }
+
+  /** Objects under `prefix`, direct children only with a `/` delimiter, every depth without one. */
+  async #listObjects(prefix: string, delimiter: '/' | undefined): Promise<FileInfo[]> {
     const { bucket, key } = parseS3Location(prefix);
     const dir = key === '' || key.endsWith('/') ? key : `${key}/`;
     const scheme = prefix.slice(0, prefix.indexOf('://'));
-    const out: string[] = [];
+    const out: FileInfo[] = [];
     let token: string | undefined;
     do {
       const page = await this.#call(prefix, async () => {
         const { sdk, client } = await this.#sdk();
-        return client.send(new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: dir, Delimiter: '/', ...(token ? { ContinuationToken: token } : {}) }));
+        return client.send(
+          new sdk.ListObjectsV2Command({ Bucket: bucket, Prefix: dir, ...(delimiter ? { Delimiter: delimiter } : {}), ...(token ? { ContinuationToken: token } : {}) }),
+        );
       });
-      for (const o of page.Contents ?? []) if (o.Key) out.push(`${scheme}://${bucket}/${o.Key}`);
+      for (const o of page.Contents ?? []) {
+        if (o.Key) out.push({ location: `${scheme}://${bucket}/${o.Key}`, sizeBytes: o.Size ?? 0, modifiedAt: o.LastModified ?? new Date(0) });
+      }
       token = page.IsTruncated ? page.NextContinuationToken : undefined;
     } while (token);
     return out;
