@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # What `pnpm test` needs beyond Node, installed when missing: the PostgreSQL 15
 # server binaries (tests start a private cluster), promtool (alert rule tests),
-# python3 with venv (the PySpark job's query test, PyIceberg), then PyIceberg
-# itself in .venv-interop. Idempotent and quick when everything is there.
+# python3 with venv (the PySpark job's query test, PyIceberg), Java 17 and Maven
+# (real Spark), then PyIceberg itself in .venv-interop and PySpark with the
+# Iceberg jars in .spark. Idempotent and quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -10,6 +11,8 @@ need_apt=()
 command -v promtool >/dev/null 2>&1 || need_apt+=(prometheus)
 [ -x "${PG_BIN:-/usr/lib/postgresql/15/bin}/initdb" ] || need_apt+=(postgresql-15)
 python3 -c 'import venv, ensurepip' >/dev/null 2>&1 || need_apt+=(python3 python3-venv)
+command -v java >/dev/null 2>&1 || need_apt+=(openjdk-17-jre-headless)
+command -v mvn >/dev/null 2>&1 || need_apt+=(maven)
 
 if [ ${#need_apt[@]} -gt 0 ]; then
   if [ "$(id -u)" -ne 0 ] || ! command -v apt-get >/dev/null 2>&1; then
@@ -22,3 +25,4 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 bash scripts/python-env.sh
+bash scripts/spark-env.sh

@@ -1,7 +1,7 @@
 import { readFile, readdir } from 'node:fs/promises';
 import { relative } from 'node:path';
-import { acquireSparkFixture, startEmbeddedClickHouse, SPARK_FIXTURE_LOCATION, SPARK_FIXTURE_WAREHOUSE } from '@coldtier/test-support';
-import type { EmbeddedClickHouse, SparkFixture } from '@coldtier/test-support';
+import { createSparkFixture, createTempDir, startEmbeddedClickHouse } from '@coldtier/test-support';
+import type { EmbeddedClickHouse, SparkFixture, TempDir } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import { readParquetFooter, schemaTree, SchemaElementField } from '../src/iceberg/parquet/footer.js';
@@ -12,11 +12,6 @@ import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
 import { listLiveDataFiles, mainAncestry } from '../src/iceberg/transaction/table-scan.js';
 import { INITIAL_CURSOR, parseMicros } from '../src/watermark/cursor.js';
 
-// Spark recorded absolute paths under this location, so the copy must live there.
-const WAREHOUSE = SPARK_FIXTURE_WAREHOUSE;
-const LOCATION = SPARK_FIXTURE_LOCATION;
-const SPARK_SNAPSHOT = 1116539608799933257n;
-const SPARK_FILE = `${LOCATION}/data/00000-0-7683a616-93ce-43dd-b89f-6988b90d2d79-0-00001.parquet`;
 
 interface Trade {
   trade_id: number;
@@ -24,22 +19,34 @@ interface Trade {
   price: number;
 }
 
-describe('appending to the table Spark 3.5.5 + Iceberg 1.8.1 wrote', () => {
-  const catalog = new FilesystemCatalog({ warehouse: WAREHOUSE });
+describe('appending to a table Spark 3.5 + Iceberg 1.8 wrote', () => {
   const id = { namespace: ['cold'], name: 'trades_test' };
   let ch: EmbeddedClickHouse;
-
+  let temp: TempDir;
   let fixture: SparkFixture;
+  let catalog: FilesystemCatalog;
+  let WAREHOUSE: string;
+  let LOCATION: string;
+  let SPARK_SNAPSHOT: bigint;
+  let SPARK_FILE: string;
+
   beforeAll(async () => {
-    fixture = await acquireSparkFixture();
+    temp = await createTempDir();
+    fixture = await createSparkFixture(temp.path, [{ name: 'trades_test' }]);
+    const [table] = fixture.tables;
+    WAREHOUSE = fixture.warehouse;
+    LOCATION = table!.location;
+    SPARK_SNAPSHOT = table!.snapshotId;
+    SPARK_FILE = table!.dataFile.path;
+    catalog = new FilesystemCatalog({ warehouse: WAREHOUSE });
     ch = await startEmbeddedClickHouse();
     await ch.client.command({ query: 'CREATE DATABASE src' });
     await ch.client.command({ query: 'CREATE TABLE src.trades (trade_id Int64, symbol String, price Float64) ENGINE = MergeTree ORDER BY trade_id' });
     await ch.client.command({ query: "INSERT INTO src.trades VALUES (2, 'ETH/USDT', 3000.5), (3, 'SOL/USDT', 150.25), (4, 'BTC/USDT', 50100)" });
-  }, 180_000);
+  }, 300_000);
   afterAll(async () => {
     await ch?.close();
-    await fixture?.release();
+    await temp?.remove();
   });
 
   it('is loaded, appended to by Coldtier, and read back with the Spark row and ours', async () => {
