@@ -104,10 +104,28 @@ interface BoundedRun {
   readonly timeoutMs: number;
 }
 
+/** Process groups still running; killed when the test process exits, so a timed-out test leaves no JVM behind. */
+const running = new Set<number>();
+let exitHook = false;
+
+function killGroup(pid: number): void {
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // Already gone.
+  }
+}
+
 /** Runs a process in its own group, killed whole on timeout; rejects with its output's tail on failure. */
 function runBounded(program: string, args: string[], options: BoundedRun): Promise<{ stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(program, args, { cwd: options.cwd, env: options.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const pid = child.pid;
+    if (pid !== undefined) running.add(pid);
+    if (!exitHook) {
+      exitHook = true;
+      process.once('exit', () => running.forEach(killGroup));
+    }
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
@@ -115,11 +133,7 @@ function runBounded(program: string, args: string[], options: BoundedRun): Promi
     let timedOut = false;
     const timer = setTimeout(() => {
       timedOut = true;
-      try {
-        process.kill(-child.pid!, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
+      if (pid !== undefined) killGroup(pid);
     }, options.timeoutMs);
     child.on('error', (error) => {
       clearTimeout(timer);
@@ -127,6 +141,7 @@ function runBounded(program: string, args: string[], options: BoundedRun): Promi
     });
     child.on('close', (code, signal) => {
       clearTimeout(timer);
+      if (pid !== undefined) running.delete(pid);
       if (code === 0) return resolve({ stdout, stderr });
       const why = timedOut ? `timed out after ${options.timeoutMs} ms` : `exited with ${code ?? signal}`;
       reject(new Error(`${program} ${why}:\n${stderr.slice(-4000)}`));

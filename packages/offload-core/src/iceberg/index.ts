@@ -87,6 +87,8 @@ export { FilesystemCatalog } from './catalog/filesystem.js';
 export type { FilesystemCatalogOptions } from './catalog/filesystem.js';
 export { SqlCatalog } from './catalog/sql.js';
 export type { SqlCatalogOptions } from './catalog/sql.js';
+export { encodeMetadataFile, METADATA_COMPRESSION, metadataCodec, metadataSuffix, readMetadataFile } from './catalog/metadata-file.js';
+export type { MetadataCodec } from './catalog/metadata-file.js';
 
 export { fastAppend } from './transaction/fast-append.js';
 export type { FastAppendOptions, FastAppendResult, RetryPolicy } from './transaction/fast-append.js';
