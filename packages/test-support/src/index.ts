@@ -2,6 +2,8 @@ export { startPostgres, createDatabase, openTestPool, DEFAULT_PG_BIN } from './p
 export type { PostgresServer, TestDatabase } from './postgres.js';
 export { startEmbeddedClickHouse } from './clickhouse.js';
 export type { EmbeddedClickHouse } from './clickhouse.js';
+export { startClickHouseServer, CLICKHOUSE_SERVER_ENTRY } from './clickhouse-server/index.js';
+export type { ClickHouseTestServer, ClickHouseServerOptions, ClickHouseFault } from './clickhouse-server/index.js';
 export { createTempDir } from './temp.js';
 export type { TempDir } from './temp.js';
 export { createTestDatabase } from './vitest.js';
