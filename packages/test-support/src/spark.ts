@@ -46,6 +46,8 @@ export function sparkSubmitCommand(spark: SparkInstall, options: SparkSubmitOpti
     'spark.sql.extensions': 'org.apache.iceberg.spark.extensions.IcebergSparkSessionExtensions',
     'spark.sql.session.timeZone': 'UTC',
     'spark.ui.enabled': 'false',
+    // INFO lines would push a failure's traceback out of the output tail.
+    'spark.log.level': 'WARN',
     'spark.sql.shuffle.partitions': '2',
     'spark.driver.memory': '1g',
     'spark.local.dir': options.localDir,

@@ -9,7 +9,15 @@ import {
   SparkJobRunner,
   SqlCatalog,
 } from '@coldtier/offload-core';
-import type { Catalog, EmbeddedRunnerConfig, JobRunner, Logger, OffloadConfig, SparkRunnerConfig } from '@coldtier/offload-core';
+import type {
+  Catalog,
+  EmbeddedRunnerConfig,
+  IcebergCatalogSettings,
+  JobRunner,
+  Logger,
+  OffloadConfig,
+  SparkRunnerConfig,
+} from '@coldtier/offload-core';
 import type { AppPool } from './pg.js';
 
 /** What the runners are built from besides the config. */
@@ -52,8 +60,11 @@ function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boole
   return new EmbeddedIcebergRunner({ ...common, sharedTransaction: { store: new PostgresWatermarkStore({ pool: deps.pool }) } });
 }
 
-/** The Iceberg catalog the embedded runner config names; the SQL one lives in the watermark store's database. */
-export function createCatalog(runner: EmbeddedRunnerConfig, pool: AppPool | undefined): Catalog {
+/** The catalog keys both runner kinds share. */
+type CatalogConfig = Pick<EmbeddedRunnerConfig, 'warehouse' | 'catalog' | 'catalogName'>;
+
+/** The Iceberg catalog the runner config names; the SQL one lives in the watermark store's database. */
+export function createCatalog(runner: CatalogConfig, pool: AppPool | undefined): Catalog {
   const warehouse = resolve(runner.warehouse);
   if (runner.catalog === 'filesystem') return new FilesystemCatalog({ warehouse });
   if (!pool) throw new OffloadError('config', 'runner.catalog "sql" needs the watermark store database (watermarkStore.urlEnv)');
@@ -67,13 +78,42 @@ function sparkRunner(config: OffloadConfig, runner: SparkRunnerConfig, deps: Run
     if (value !== undefined) env[name] = value;
   }
   const { url, username, password } = config.clickhouse;
+  if (url === 'embedded') {
+    throw new OffloadError('config', 'runner.kind "spark" reads ClickHouse over HTTP: set clickhouse.url to a server (http://host:8123), not "embedded"');
+  }
   return new SparkJobRunner({
     command: runner.command,
     killGraceMs: runner.killGraceSeconds * 1000,
     env,
-    // The job reads over JDBC; with an embedded (in-process) source it is
-    // expected to find its own way, e.g. a `--conf` in the command.
-    clickhouse: url === 'embedded' ? undefined : { jdbcUrl: `jdbc:clickhouse:${url}`, user: username, password },
+    clickhouse: { url, user: username, password },
+    catalog: sparkCatalogSettings(runner, config.databaseUrl),
+    // Coldtier creates and evolves the table itself, as the embedded runner would, and reads its watermark.
+    ...(runner.prepareTable && deps.clickhouse ? { target: { clickhouse: deps.clickhouse, catalog: createCatalog(runner, deps.pool) } } : {}),
     logger: deps.logger,
   });
+}
+
+/**
+ * The job's catalog (`spark.sql.catalog.<catalogName>.*`, set by the job from
+ * these flags) from the same keys the embedded runner reads. A new catalog
+ * kind (REST) adds its case here and its `--catalog-type` in offload_job.py.
+ */
+export function sparkCatalogSettings(runner: CatalogConfig, databaseUrl: string | undefined): IcebergCatalogSettings {
+  const warehouse = resolve(runner.warehouse);
+  switch (runner.catalog) {
+    case 'filesystem':
+      return { type: 'hadoop', name: runner.catalogName, warehouse };
+    case 'sql': {
+      if (databaseUrl === undefined) throw new OffloadError('config', 'runner.catalog "sql" needs the watermark store database (watermarkStore.urlEnv)');
+      const pg = new URL(databaseUrl);
+      return {
+        type: 'jdbc',
+        name: runner.catalogName,
+        warehouse,
+        uri: `jdbc:postgresql://${pg.host}${pg.pathname}${pg.search}`,
+        user: decodeURIComponent(pg.username) || undefined,
+        password: decodeURIComponent(pg.password) || undefined,
+      };
+    }
+  }
 }

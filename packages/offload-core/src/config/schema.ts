@@ -93,6 +93,24 @@ const watermarkStoreSchema = z
   })
   .prefault({});
 
+/**
+ * The Iceberg catalog, the same keys for both runners: the embedded runner
+ * opens it itself, the Spark runner derives the job's `spark.sql.catalog.*`
+ * settings from it, so one config describes the catalog once.
+ */
+const catalogFields = {
+  /** Warehouse root (for the filesystem catalog, also where tables live). */
+  warehouse: z.string().default('./warehouse'),
+  /**
+   * `filesystem`: Hadoop layout under `warehouse`. `sql`: the Iceberg JDBC
+   * catalog's tables in the watermark store's PostgreSQL database, so the
+   * snapshot and the watermark advance commit in one transaction.
+   */
+  catalog: z.enum(['filesystem', 'sql']).default('filesystem'),
+  /** The SQL catalog's `catalog_name` (the catalog name Spark or Trino are configured with). */
+  catalogName: identifier.default('coldtier'),
+};
+
 const sparkRunnerSchema = z.strictObject({
   kind: z.literal('spark'),
   /**
@@ -105,20 +123,19 @@ const sparkRunnerSchema = z.strictObject({
   killGraceSeconds: positiveSeconds.default(10),
   /** Extra environment for the job (names of variables to pass through from ours). */
   passEnv: z.array(z.string()).default([]),
+  /**
+   * Coldtier creates or evolves the Iceberg table before each job, with the
+   * embedded runner's code, reads its committed watermark for recovery, and
+   * hands the job typed `--select` casts (offload_job.py). `false` for a job
+   * that manages its table itself and takes no `--select`.
+   */
+  prepareTable: z.boolean().default(true),
+  ...catalogFields,
 });
 
 const embeddedRunnerSchema = z.strictObject({
   kind: z.literal('embedded'),
-  /** Warehouse root for the filesystem catalog. */
-  warehouse: z.string().default('./warehouse'),
-  /**
-   * `filesystem`: Hadoop layout under `warehouse`. `sql`: the Iceberg JDBC
-   * catalog's tables in the watermark store's PostgreSQL database, so the
-   * snapshot and the watermark advance commit in one transaction.
-   */
-  catalog: z.enum(['filesystem', 'sql']).default('filesystem'),
-  /** The SQL catalog's `catalog_name` (the catalog name Spark or Trino are configured with). */
-  catalogName: identifier.default('coldtier'),
+  ...catalogFields,
   targetFileSizeBytes: z.number().int().positive().default(128 * 1024 * 1024),
 });
 
