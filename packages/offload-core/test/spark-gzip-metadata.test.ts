@@ -1,4 +1,5 @@
 import { readdir, readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
 import { createTempDir, createTestDatabase, hadoopCatalogConf, openTestPool, runSparkSql, startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse, TempDir, TestDatabase } from '@coldtier/test-support';
 import type pg from 'pg';
@@ -9,13 +10,16 @@ import { SqlCatalog } from '../src/iceberg/catalog/sql.js';
 import { LocalFileIO } from '../src/iceberg/io/local.js';
 import { currentSchema, currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
+import { listLiveDataFiles } from '../src/iceberg/transaction/table-scan.js';
 import { ClickHouseParquetSource, describeClickHouseColumns } from '../src/iceberg/writer/clickhouse-parquet-source.js';
 import { INITIAL_CURSOR, parseMicros } from '../src/watermark/cursor.js';
 
 /**
  * Spark writes gzipped metadata (`write.metadata.compression-codec=gzip`) in
  * both catalogs; Coldtier appends on top of Spark's newest version, writes
- * gzipped metadata itself, and Spark then sees every row: none lost.
+ * gzipped metadata itself, and Spark then sees every row: none lost. Then
+ * Spark interleaves its maintenance (rewrite_data_files, rewrite_manifests,
+ * expire_snapshots) and Coldtier appends again: totals still equal.
  */
 
 const METADATA_CODEC = 'write.metadata.compression-codec';
@@ -79,7 +83,7 @@ afterAll(async () => {
 });
 
 /** Coldtier writes rows 2..4 from ClickHouse and appends them in one snapshot. */
-async function coldtierAppend(catalog: Catalog): Promise<string> {
+async function coldtierAppend(catalog: Catalog, runId = 'coldtier-gz'): Promise<string> {
   const before = await catalog.loadTable(id);
   const source = new ClickHouseParquetSource(ch.client, { targetFileSizeBytes: 1024 * 1024 });
   const written = await source.writeWindow({
@@ -89,14 +93,14 @@ async function coldtierAppend(catalog: Catalog): Promise<string> {
     partitionSpec: before.metadata.partitionSpecs[0]!,
     window: { after: INITIAL_CURSOR, untilMicros: parseMicros('2000-01-01T00:00:00Z') },
     tableLocation: before.metadata.location,
-    runId: 'coldtier-gz',
+    runId,
   });
-  const appended = await fastAppend(catalog, id, written.dataFiles, { snapshotProperties: { 'coldtier.run-id': 'coldtier-gz' } });
+  const appended = await fastAppend(catalog, id, written.dataFiles, { snapshotProperties: { 'coldtier.run-id': runId } });
   return appended.table.metadataLocation;
 }
 
 describe('gzipped table metadata written by Spark', () => {
-  it('filesystem catalog: finds Spark’s v2.gz.metadata.json, commits v3 gzipped, and Spark reads all rows', async () => {
+  it('filesystem catalog: finds Spark’s v2.gz.metadata.json and commits v3 gzipped beside it', async () => {
     const metadataDir = `${fsWarehouse}/cold/trades_gz/metadata`;
     expect((await readdir(metadataDir)).filter((n) => n.endsWith('.json')).sort()).toEqual(['v1.gz.metadata.json', 'v2.gz.metadata.json']);
     const loaded = await fsCatalog.loadTable(id);
@@ -127,17 +131,45 @@ describe('gzipped table metadata written by Spark', () => {
       statements: [
         'SELECT count(*) AS n, sum(trade_id) AS s FROM fs.cold.trades_gz',
         'SELECT count(*) AS n, sum(trade_id) AS s FROM coldtier.cold.trades_gz',
-        "INSERT INTO fs.cold.trades_gz VALUES (5, 'ADA/USDT', 0.5)",
-        "INSERT INTO coldtier.cold.trades_gz VALUES (5, 'ADA/USDT', 0.5)",
+        ...['fs', 'coldtier'].flatMap((c) => [
+          `INSERT INTO ${c}.cold.trades_gz VALUES (5, 'ADA/USDT', 0.5)`,
+          `CALL ${c}.system.rewrite_data_files(table => 'cold.trades_gz', options => map('min-input-files', '2'))`,
+          `CALL ${c}.system.rewrite_manifests('cold.trades_gz')`,
+          `CALL ${c}.system.expire_snapshots(table => 'cold.trades_gz', older_than => TIMESTAMP '2999-01-01 00:00:00', retain_last => 1)`,
+        ]),
       ],
     });
+    for (const at of [2, 6]) {
+      expect(results[at + 1]?.[0]).toMatchObject({ rewritten_data_files_count: 3, added_data_files_count: 1 });
+      expect(results[at + 2]?.[0]?.['rewritten_manifests_count']).toBeGreaterThan(0);
+      expect(results[at + 3]?.[0]?.['deleted_data_files_count']).toBe(3);
+    }
     // Spark's `sum` of BIGINT is BIGINT: exact in JSON at these sizes.
     expect(results[0]).toEqual([{ n: 4, s: 10 }]);
     expect(results[1]).toEqual([{ n: 4, s: 10 }]);
     for (const catalog of [fsCatalog, sqlCatalog]) {
       const table = await catalog.loadTable(id);
       expect(table.metadataLocation).toMatch(/\.gz\.metadata\.json$/);
-      expect(currentSnapshot(table.metadata)?.summary).toMatchObject({ 'total-records': '5', 'added-records': '1' });
+      expect(table.metadata.snapshots).toHaveLength(1);
+      expect(currentSnapshot(table.metadata)?.summary).toMatchObject({ 'total-records': '5' });
     }
   }, 300_000);
+
+  it('Coldtier appends after Spark’s compaction, manifest rewrite and snapshot expiry: totals equal', async () => {
+    for (const catalog of [fsCatalog, sqlCatalog]) {
+      await coldtierAppend(catalog, 'coldtier-gz-after-maintenance');
+      const table = await catalog.loadTable(id);
+      expect(currentSnapshot(table.metadata)?.summary).toMatchObject({ 'total-records': '8', 'added-records': '3' });
+      // An independent reader over the live files: Spark's compacted file and Coldtier's new one.
+      const files = await listLiveDataFiles(catalog.io, table.metadata);
+      expect(files).toHaveLength(2);
+      const cwd = process.cwd();
+      process.chdir(temp.path);
+      const paths = files.map((f) => relative(temp.path, f.dataFile.filePath.replace(/^file:/, '')));
+      const result = await ch.client
+        .query({ query: `SELECT count() AS n, sum(trade_id) AS s FROM file('{${paths.join(',')}}', 'Parquet')`, format: 'JSONEachRow', clickhouse_settings: { output_format_json_quote_64bit_integers: 0 } })
+        .finally(() => process.chdir(cwd));
+      expect(await result.json()).toEqual([{ n: 8, s: 1 + 2 + 3 + 4 + 5 + 2 + 3 + 4 }]);
+    }
+  });
 });
