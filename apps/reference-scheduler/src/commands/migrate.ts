@@ -1,13 +1,15 @@
-import { migrate as migrateSchema } from '@coldtier/offload-core';
+import { migrate as migrateSchema, SqlCatalog } from '@coldtier/offload-core';
 import { COMMON_HELP, COMMON_OPTIONS, parse } from '../cli/args.js';
 import { openApp, type Command } from '../cli/io.js';
 import { pendingMigrations } from '@coldtier/offload-core';
+import { createCatalog } from '../runtime/runner.js';
 
 const HELP = `Usage: coldtier migrate [options]
 
 Brings the watermark store's PostgreSQL schema up to date (tables
-offload_watermarks, offload_runs, offload_leases). Safe to repeat and to run
-while a scheduler runs; run it after every upgrade, before restarting.
+offload_watermarks, offload_runs, offload_leases) and, with runner.catalog
+sql, creates the Iceberg JDBC catalog's tables there. Safe to repeat and to
+run while a scheduler runs; run it after every upgrade, before restarting.
 
 Options:
       --dry-run              only list the pending migrations
@@ -29,6 +31,11 @@ export const migrate: Command = async (argv, io) => {
     }
     const applied = await migrateSchema(pool);
     io.out(applied.length === 0 ? 'Watermark schema is up to date\n' : `Applied migrations: ${applied.join(', ')}\n`);
+    const catalog = createCatalog(app.config.runner, pool);
+    if (catalog instanceof SqlCatalog) {
+      await catalog.initialize();
+      io.out('Iceberg SQL catalog tables are ready\n');
+    }
     return 0;
   } finally {
     await app.close();

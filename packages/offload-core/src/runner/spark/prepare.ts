@@ -41,7 +41,8 @@ export async function prepareSparkTarget(target: SparkTarget, table: TableConfig
  * as the embedded runner reads it: the job writes the same summary, so
  * recovery fast-forwards past a window whose report was lost either way.
  */
-export async function committedSparkWatermark(target: SparkTarget, table: TableConfig): Promise<Cursor | null> {
+export async function committedSparkWatermark(target: SparkTarget, table: TableConfig, signal?: AbortSignal): Promise<Cursor | null> {
+  signal?.throwIfAborted();
   const id = targetIdentifier(table);
   if (!(await target.catalog.tableExists(id))) return null;
   const loaded = await target.catalog.loadTable(id);

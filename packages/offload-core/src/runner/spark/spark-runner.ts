@@ -6,6 +6,7 @@ import type { ConfigIssue } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
 import type { Logger } from '../../logger.js';
 import { classifyJobExit } from '../classify.js';
+import { classifyEmbeddedFailure } from '../embedded/classify.js';
 import type { JobResult, JobRunner, OffloadJob } from '../contract.js';
 import type { TableConfig } from '../../config/index.js';
 import type { Cursor } from '../../watermark/cursor.js';
@@ -98,8 +99,12 @@ export class SparkJobRunner implements JobRunner {
    * `null` without a `target`, where Coldtier cannot reach the catalog.
    */
   async committedWatermark(table: TableConfig, signal: AbortSignal): Promise<Cursor | null> {
-    signal.throwIfAborted();
-    return this.#target ? committedSparkWatermark(this.#target, table) : null;
+    const target = this.#target;
+    if (!target) return null;
+    // Coldtier's own catalog and ClickHouse calls fail as the embedded runner's do.
+    return committedSparkWatermark(target, table, signal).catch((error: unknown) => {
+      throw classifyEmbeddedFailure(table.name, error, signal);
+    });
   }
 
   async run(job: OffloadJob, signal: AbortSignal): Promise<JobResult> {
@@ -121,7 +126,11 @@ export class SparkJobRunner implements JobRunner {
       else this.#logger.debug(line, { ...fields, stream });
     };
 
-    const prepared = this.#target ? await prepareSparkTarget(this.#target, table, this.#logger, signal) : undefined;
+    const prepared = this.#target
+      ? await prepareSparkTarget(this.#target, table, this.#logger, signal).catch((error: unknown) => {
+          throw classifyEmbeddedFailure(table.name, error, signal);
+        })
+      : undefined;
     this.#logger.info(`Starting Spark job: ${table.name}`, { ...fields, command: this.#command });
     const outcome = await runProcessGroup({
       program,
