@@ -282,6 +282,10 @@ def create_session(args):
         else:
             builder = builder.config(prefix + ".catalog-impl", "org.apache.iceberg.jdbc.JdbcCatalog")
             builder = builder.config(prefix + ".uri", args.catalog_uri)
+            # Spark's view resolution asks the catalog for views when a name is not a table; a V0
+            # catalog answers with UnsupportedOperationException instead of "no such view". V1 adds
+            # the `iceberg_type` column, which Coldtier's SQL catalog reads and fills too.
+            builder = builder.config(prefix + ".jdbc.schema-version", "V1")
             if args.catalog_user:
                 builder = builder.config(prefix + ".jdbc.user", args.catalog_user)
             if os.environ.get(CATALOG_PASSWORD_ENV):
@@ -319,25 +323,26 @@ def committed_snapshot(spark, target, run_id):
 
 
 def committed_cursor(spark, target, source):
-    """The newest `coldtier.watermark` of `source` on the table's main branch, as a comparable tuple."""
+    """The furthest `coldtier.watermark` of `source` among the table's snapshots, as a comparable tuple.
+
+    Read from the `snapshots` metadata table alone (the one the run-id check reads too): the
+    cursor only grows along a table's history, so the furthest one is the newest.
+    """
     from pyspark.sql import functions as F
 
-    history = spark.table(target + ".history").where(F.col("is_current_ancestor"))
-    snapshots = spark.table(target + ".snapshots").select("snapshot_id", "summary")
     rows = (
-        history.join(snapshots, "snapshot_id")
+        spark.table(target + ".snapshots")
         .where(F.col("summary").getItem("coldtier.source-table") == F.lit(source))
         .where(F.col("summary").getItem("coldtier.watermark").isNotNull())
-        .orderBy(F.col("made_current_at").desc())
         .select(F.col("summary").getItem("coldtier.watermark").alias("watermark"))
-        .limit(1)
         .collect()
     )
-    if not rows:
-        return None
-    watermark = json.loads(rows[0]["watermark"])
-    return cursor_key(instant_micros(watermark["timestamp"]), int(watermark["sequence"]),
-                      tie_breaker_values(json.dumps(watermark["tieBreakers"])))
+    cursors = []
+    for row in rows:
+        watermark = json.loads(row["watermark"])
+        cursors.append(cursor_key(instant_micros(watermark["timestamp"]), int(watermark["sequence"]),
+                                  tie_breaker_values(json.dumps(watermark["tieBreakers"]))))
+    return max(cursors) if cursors else None
 
 
 def cursor_key(timestamp_micros, sequence, tie_breakers):

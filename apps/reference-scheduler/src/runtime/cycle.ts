@@ -19,7 +19,8 @@ export interface CycleParts {
 export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<CycleParts> {
   const { config, logger } = app;
   const store = await app.store();
-  const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded';
+  // The Spark runner reads the source's columns itself to prepare the table (see runner.prepareTable).
+  const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded' || config.runner.prepareTable;
   const clickhouse = needsClickHouse ? await app.clickhouse() : undefined;
   const recovered = await store.recoverStaleRuns(config.watermarkStore.staleRunningMinutes * 60_000);
   if (recovered.length > 0) logger.warn('reset stale running tables to failed', { tables: recovered });

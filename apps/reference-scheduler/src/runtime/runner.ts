@@ -45,11 +45,16 @@ export function createRunner(config: OffloadConfig, deps: RunnerDeps): JobRunner
   }
 }
 
+function requireClickHouse(deps: RunnerDeps): ClickHouseClient {
+  if (!deps.clickhouse) throw new OffloadError('internal', 'the runner needs a ClickHouse client');
+  return deps.clickhouse;
+}
+
 function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boolean, deps: RunnerDeps): EmbeddedIcebergRunner {
-  if (!deps.clickhouse) throw new OffloadError('internal', 'the embedded runner needs a ClickHouse client');
+  const clickhouse = requireClickHouse(deps);
   const catalog = createCatalog(runner, deps.pool);
   const common = {
-    clickhouse: deps.clickhouse,
+    clickhouse,
     catalog,
     targetFileSizeBytes: runner.targetFileSizeBytes,
     // An in-process ClickHouse writes the Parquet files itself; a server's rows stream through us.
@@ -88,7 +93,7 @@ function sparkRunner(config: OffloadConfig, runner: SparkRunnerConfig, deps: Run
     clickhouse: { url, user: username, password },
     catalog: sparkCatalogSettings(runner, config.databaseUrl),
     // Coldtier creates and evolves the table itself, as the embedded runner would, and reads its watermark.
-    ...(runner.prepareTable && deps.clickhouse ? { target: { clickhouse: deps.clickhouse, catalog: createCatalog(runner, deps.pool) } } : {}),
+    ...(runner.prepareTable ? { target: { clickhouse: requireClickHouse(deps), catalog: createCatalog(runner, deps.pool) } } : {}),
     logger: deps.logger,
   });
 }
