@@ -2,9 +2,10 @@
 # What `pnpm test` needs beyond Node, installed when missing: the PostgreSQL 15
 # server binaries (tests start a private cluster), promtool (alert rule tests),
 # python3 with venv (the PySpark job's query test, PyIceberg), systemd-analyze
-# (the unit's verify/security test), Java 17 + Maven for the Iceberg REST catalog
-# server, then PyIceberg in .venv-interop, kubernetes-validate in .venv-deploy and
-# moto's S3 server and the REST catalog jars in .test-deps (scripts/object-store-env.sh).
+# (the unit's verify/security test), Java 17 + Maven (real Spark, the Iceberg REST
+# catalog server), then PyIceberg in .venv-interop, kubernetes-validate in
+# .venv-deploy, moto's S3 server and the REST catalog jars in .test-deps
+# (scripts/object-store-env.sh) and PySpark with the Iceberg jars in .spark.
 # Idempotent and quick when everything is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -30,3 +31,4 @@ fi
 bash scripts/python-env.sh
 bash scripts/deploy-tools.sh
 bash scripts/object-store-env.sh
+bash scripts/spark-env.sh

@@ -91,6 +91,7 @@ runner:
   kind: spark
   command: [${JSON.stringify(process.execPath)}, ${JSON.stringify(FAKE_SPARK)}]
   killGraceSeconds: 1
+  prepareTable: false
   passEnv: [FAKE_SPARK_MODE, FAKE_SPARK_PID_FILE]
 tables:
   - { source: k2.bronze_trades_binance, target: cold.bronze_trades_binance, layer: bronze, timestampColumn: exchange_timestamp, sequenceColumn: sequence_number }

@@ -4,19 +4,24 @@
 Run by Coldtier's SparkJobRunner (see README.md beside this file for the
 contract). The window is the rows whose cursor (timestamp, sequence,
 tie-breakers...) is strictly after the watermark and whose timestamp is at or
-before --until. The rows are read once over JDBC, appended to the Iceberg
-table in one commit tagged with the run id and the new watermark, and the
-outcome is printed as a `COLDTIER_RESULT {json}` line. Exit status is 0 only
-when that line was printed.
+before --until. The rows are read once, as ClickHouse's own Parquet output
+over its HTTP interface, appended to the Iceberg table in one commit tagged
+with the run id and the new watermark, and the outcome is printed as a
+`COLDTIER_RESULT {json}` line. Exit status is 0 only when that line was printed.
 """
 
 import argparse
 import json
 import os
 import re
+import shutil
 import sys
+import tempfile
 import time
 import traceback
+import urllib.error
+import urllib.parse
+import urllib.request
 from datetime import datetime, timedelta, timezone
 
 RESULT_PREFIX = "COLDTIER_RESULT "
@@ -31,10 +36,22 @@ EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 LAYERS = ("bronze", "silver", "gold")
 TABLE_PROPERTIES = {
     "format-version": "2",
+    "write.format.default": "parquet",
     "write.parquet.compression-codec": "zstd",
     "write.parquet.compression-level": "3",
     "write.metadata.metrics.default": "full",
     "history.expire.max-snapshot-age-ms": str(7 * 24 * 3600 * 1000),
+}
+# Coldtier's own Parquet output settings (PARQUET_OUTPUT_SETTINGS), so Spark reads what the
+# embedded runner would have written: strings as strings, timestamps as INT64 micros.
+PARQUET_SETTINGS = {
+    "output_format_parquet_string_as_string": "1",
+    "output_format_parquet_fixed_string_as_fixed_byte_array": "1",
+    "output_format_parquet_datetime_as_uint32": "0",
+    "output_format_parquet_compression_method": "zstd",
+    # The whole result is produced before the first byte is sent, so a failed query is an
+    # HTTP error, never a truncated file.
+    "wait_end_of_query": "1",
 }
 
 
@@ -92,6 +109,16 @@ def tie_breaker_values(value):
     return [int(i[:-1]) if re.fullmatch(r"-?\d+n", i) else i for i in items]
 
 
+def select_list(value):
+    try:
+        items = json.loads(value)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError("expected a JSON list, got %r (%s)" % (value, error))
+    if not isinstance(items, list) or not items or not all(isinstance(i, str) and i for i in items):
+        raise argparse.ArgumentTypeError("expected a non-empty JSON list of SQL expressions, got %r" % value)
+    return items
+
+
 def partition_fields(value):
     try:
         fields = json.loads(value)
@@ -119,6 +146,8 @@ def parse_args(argv):
     parser.add_argument("--tie-breaker-cols", default=[], type=column_list)
     parser.add_argument("--layer", required=True, choices=LAYERS)
     parser.add_argument("--columns", default=None, type=column_list, help="comma-separated; default all columns")
+    parser.add_argument("--select", default=None, type=select_list,
+                        help="JSON list of SELECT expressions (Coldtier's typed casts); default the columns as they are")
     parser.add_argument("--final", action="store_true", help="read with FINAL (ReplacingMergeTree sources)")
     parser.add_argument("--after-timestamp", default="1970-01-01T00:00:00.000000Z", type=instant_micros)
     parser.add_argument("--after-sequence", default=-1, type=int)
@@ -127,8 +156,10 @@ def parse_args(argv):
     parser.add_argument("--partition-by", default=None, type=partition_fields)
     parser.add_argument("--clickhouse-url", default=env("COLDTIER_CLICKHOUSE_URL"))
     parser.add_argument("--clickhouse-user", default=env("COLDTIER_CLICKHOUSE_USER", "default"))
-    parser.add_argument("--clickhouse-driver", default="com.clickhouse.jdbc.ClickHouseDriver")
-    parser.add_argument("--fetch-size", default=100000, type=int)
+    parser.add_argument("--clickhouse-timeout", default=600, type=float,
+                        help="seconds without progress before the ClickHouse read fails")
+    parser.add_argument("--staging-dir", default=None,
+                        help="where the window's Parquet is staged (driver-local; default the system temp dir)")
     parser.add_argument("--catalog-type", default=env("COLDTIER_CATALOG_TYPE"), choices=("hadoop", "jdbc"))
     parser.add_argument("--catalog-name", default=env("COLDTIER_CATALOG_NAME", "coldtier"), type=identifier)
     parser.add_argument("--catalog-warehouse", default=env("COLDTIER_CATALOG_WAREHOUSE"))
@@ -150,6 +181,8 @@ def parse_args(argv):
         args.partition_by = [{"column": args.timestamp_col, "transform": "day"}]
     if not args.dry_run and not args.clickhouse_url:
         parser.error("--clickhouse-url (or COLDTIER_CLICKHOUSE_URL) is required")
+    if args.clickhouse_url and not re.match(r"https?://", args.clickhouse_url):
+        parser.error("--clickhouse-url must be ClickHouse's HTTP interface (http://host:8123), got %r" % args.clickhouse_url)
     if args.catalog_type and not args.catalog_warehouse:
         parser.error("--catalog-warehouse is required with --catalog-type")
     if args.catalog_type == "jdbc" and not args.catalog_uri:
@@ -188,7 +221,10 @@ def build_query(args):
     after = [clickhouse_instant(args.after_timestamp), clickhouse_literal(args.after_sequence)]
     after += [clickhouse_literal(v) for v in args.after_tie_breakers]
     ts = quote(args.timestamp_col)
-    select = "*" if args.columns is None else ", ".join(quote(c) for c in args.columns)
+    if args.select is not None:
+        select = ", ".join(args.select)
+    else:
+        select = "*" if args.columns is None else ", ".join(quote(c) for c in args.columns)
     source = ".".join(quote(p) for p in args.source_table)
     return (
         "SELECT %s FROM %s%s WHERE (%s) > (%s) AND %s >= %s AND %s <= %s ORDER BY %s"
@@ -246,6 +282,10 @@ def create_session(args):
         else:
             builder = builder.config(prefix + ".catalog-impl", "org.apache.iceberg.jdbc.JdbcCatalog")
             builder = builder.config(prefix + ".uri", args.catalog_uri)
+            # Spark's view resolution asks the catalog for views when a name is not a table; a V0
+            # catalog answers with UnsupportedOperationException instead of "no such view". V1 adds
+            # the `iceberg_type` column, which Coldtier's SQL catalog reads and fills too.
+            builder = builder.config(prefix + ".jdbc.schema-version", "V1")
             if args.catalog_user:
                 builder = builder.config(prefix + ".jdbc.user", args.catalog_user)
             if os.environ.get(CATALOG_PASSWORD_ENV):
@@ -282,6 +322,45 @@ def committed_snapshot(spark, target, run_id):
     return rows[0] if rows else None
 
 
+def committed_cursor(spark, target, source):
+    """The furthest `coldtier.watermark` of `source` among the table's snapshots, as a comparable tuple.
+
+    Read from the `snapshots` metadata table alone (the one the run-id check reads too): the
+    cursor only grows along a table's history, so the furthest one is the newest.
+    """
+    from pyspark.sql import functions as F
+
+    rows = (
+        spark.table(target + ".snapshots")
+        .where(F.col("summary").getItem("coldtier.source-table") == F.lit(source))
+        .where(F.col("summary").getItem("coldtier.watermark").isNotNull())
+        .select(F.col("summary").getItem("coldtier.watermark").alias("watermark"))
+        .collect()
+    )
+    cursors = []
+    for row in rows:
+        watermark = json.loads(row["watermark"])
+        cursors.append(cursor_key(instant_micros(watermark["timestamp"]), int(watermark["sequence"]),
+                                  tie_breaker_values(json.dumps(watermark["tieBreakers"]))))
+    return max(cursors) if cursors else None
+
+
+def cursor_key(timestamp_micros, sequence, tie_breakers):
+    # A shorter cursor (the initial one) sorts before every cursor it prefixes, as in Coldtier.
+    return (timestamp_micros, sequence) + tuple(tie_breakers)
+
+
+def assert_not_overtaken(spark, args, target):
+    """The embedded runner's fence: a table already holding this source past the window's start
+    means another writer offloaded the window after this run planned; appending would duplicate it."""
+    committed = committed_cursor(spark, target, ".".join(args.source_table))
+    after = cursor_key(args.after_timestamp, args.after_sequence, args.after_tie_breakers)
+    if committed is not None and committed > after:
+        raise RuntimeError(
+            "%s already holds %s up to %r, past %r where run %s planned from: another writer offloaded this "
+            "window; commit refused" % (target, ".".join(args.source_table), committed, after, args.run_id))
+
+
 def result_from_snapshot(run_id, snapshot):
     summary = snapshot["summary"]
     rows = int(summary.get("added-records", "0"))
@@ -295,20 +374,32 @@ def result_from_snapshot(run_id, snapshot):
     }
 
 
-def read_window(spark, args):
-    reader = (
-        spark.read.format("jdbc")
-        .option("driver", args.clickhouse_driver)
-        .option("url", args.clickhouse_url)
-        .option("user", args.clickhouse_user)
-        .option("password", os.environ.get(CLICKHOUSE_PASSWORD_ENV, ""))
-        .option("fetchsize", str(args.fetch_size))
-        .option("query", build_query(args))
-    )
-    # Read ClickHouse exactly once: the count, the max cursor and the written rows must be the
-    # same rows, or the watermark could pass rows that were never written. A lost block fails
-    # the job instead of being re-read.
-    return reader.load().localCheckpoint(eager=True)
+def fetch_parquet(args, path):
+    """Streams the window as ClickHouse's Parquet into `path`.
+
+    Parquet over HTTP rather than JDBC: ClickHouse writes Array, Map, Tuple, UInt64 (as
+    Decimal(20, 0) after Coldtier's casts) and DateTime64 in Parquet types Spark reads
+    exactly, where the JDBC driver fails on nested types and versions differ on UInt64; and
+    it is the same bytes the embedded runner writes, so both runners agree by construction.
+    """
+    url = "%s/?%s" % (args.clickhouse_url.rstrip("/"), urllib.parse.urlencode(PARQUET_SETTINGS))
+    request = urllib.request.Request(url, data=(build_query(args) + " FORMAT Parquet").encode("utf-8"), method="POST")
+    request.add_header("X-ClickHouse-User", args.clickhouse_user)
+    request.add_header("X-ClickHouse-Key", os.environ.get(CLICKHOUSE_PASSWORD_ENV, ""))
+    try:
+        with urllib.request.urlopen(request, timeout=args.clickhouse_timeout) as response, open(path, "wb") as out:
+            shutil.copyfileobj(response, out, 1 << 20)
+    except urllib.error.HTTPError as error:
+        # ClickHouse's message names the problem; the URL carries no secret.
+        raise RuntimeError("ClickHouse query failed (HTTP %d): %s" % (error.code, error.read(4000).decode("utf-8", "replace")))
+
+
+def read_window(spark, args, staging):
+    path = os.path.join(staging, "window.parquet")
+    fetch_parquet(args, path)
+    # Read ClickHouse exactly once: the count, the max cursor and the written rows are the
+    # same staged rows, so the watermark cannot pass a row that was not written.
+    return spark.read.parquet("file://" + path)
 
 
 def max_cursor(df, args):
@@ -337,6 +428,9 @@ def max_cursor(df, args):
 
 
 def ensure_table(spark, args, df, target):
+    """Creates the table when it is missing: a hand run. Coldtier's runner creates the table before
+    the job, with the embedded runner's own code, so both runners' tables are identical (required
+    columns included, which Spark's Parquet reader cannot tell apart)."""
     columns = ", ".join("%s %s" % (quote(f.name), f.dataType.simpleString()) for f in df.schema.fields)
     properties = ", ".join("'%s'='%s'" % item for item in TABLE_PROPERTIES.items())
     namespace = ".".join(quote(p) for p in [args.catalog_name, args.target_table[0]])
@@ -355,15 +449,27 @@ def offload(spark, args):
             print("Run %s was already committed as snapshot %s; not writing it again" % (args.run_id, earlier["snapshot_id"]))
             return result_from_snapshot(args.run_id, earlier)
 
-    df = read_window(spark, args)
+    staging = tempfile.mkdtemp(prefix="coldtier-", dir=args.staging_dir)
+    try:
+        return write_window(spark, args, target, staging)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+
+
+def write_window(spark, args, target, staging):
+    df = read_window(spark, args, staging)
     rows, cursor = max_cursor(df, args)
     result = {"runId": args.run_id, "rows": rows, "maxCursor": cursor, "bytes": 0, "snapshotId": None}
     if rows == 0:
         return result
 
     ensure_table(spark, args, df, target)
+    assert_not_overtaken(spark, args, target)
     (
         df.writeTo(target)
+        # Spark reads every Parquet column as nullable; non-null ClickHouse columns fill the
+        # table's required fields, and Spark still asserts each value at write time.
+        .option("check-nullability", "false")
         .option("snapshot-property.coldtier.run-id", args.run_id)
         .option("snapshot-property.coldtier.source-table", ".".join(args.source_table))
         .option("snapshot-property.coldtier.watermark", json.dumps(cursor, separators=(",", ":")))

@@ -162,7 +162,7 @@ export {
 } from './runner/spark/index.js';
 export type {
   SparkJobRunnerOptions,
-  ClickHouseJdbcSettings,
+  ClickHouseHttpSettings,
   IcebergCatalogSettings,
   JobConnections,
   SpawnFunction,

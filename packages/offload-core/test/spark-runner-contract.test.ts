@@ -203,7 +203,7 @@ describe('buildJobArgs', () => {
 
   it('passes catalog settings as flags and passwords only as environment', () => {
     const connections = {
-      clickhouse: { jdbcUrl: 'jdbc:clickhouse://ch:8123/k2', password: 'p1' },
+      clickhouse: { url: 'http://ch:8123', password: 'p1' },
       catalog: { type: 'jdbc' as const, warehouse: 's3://wh', uri: 'jdbc:postgresql://pg/cat', user: 'ice', password: 'p2' },
     };
     const args = buildJobArgs(job(), connections);
@@ -245,11 +245,11 @@ describe('SparkJobRunner options', () => {
   it('refuses an empty command, a negative grace and a password in the JDBC URL', () => {
     let thrown: unknown;
     try {
-      new SparkJobRunner({ command: [], killGraceMs: -1, clickhouse: { jdbcUrl: 'jdbc:clickhouse://ch:8123/k2?password=x' } });
+      new SparkJobRunner({ command: [], killGraceMs: -1, clickhouse: { url: 'http://ch:8123/?password=x' } });
     } catch (error) {
       thrown = error;
     }
     expect(thrown).toBeInstanceOf(ConfigError);
-    expect((thrown as ConfigError).issues.map((i) => i.path)).toEqual(['command', 'killGraceMs', 'clickhouse.jdbcUrl']);
+    expect((thrown as ConfigError).issues.map((i) => i.path)).toEqual(['command', 'killGraceMs', 'clickhouse.url']);
   });
 });

@@ -114,7 +114,7 @@ describe('SparkJobRunner: a job that succeeds', () => {
     const runner = fakeRunner('success', {}, {
       spawn: recordingSpawn,
       logger,
-      clickhouse: { jdbcUrl: 'jdbc:clickhouse://clickhouse:8123/k2', user: 'offload', password: 's3cret' },
+      clickhouse: { url: 'http://clickhouse:8123', user: 'offload', password: 's3cret' },
     });
 
     await runner.run(job(), new AbortController().signal);
@@ -139,7 +139,7 @@ describe('SparkJobRunner: a job that succeeds', () => {
       'after-tie-breakers': '["BTCUSDT"]',
       until: '2026-01-01T00:10:00.000000Z',
       'partition-by': '[{"column":"exchange_timestamp","transform":"day"}]',
-      'clickhouse-url': 'jdbc:clickhouse://clickhouse:8123/k2',
+      'clickhouse-url': 'http://clickhouse:8123',
       'clickhouse-user': 'offload',
     });
   });

@@ -7,8 +7,10 @@ export type { ClickHouseTestServer, ClickHouseServerOptions, ClickHouseFault } f
 export { createTempDir } from './temp.js';
 export type { TempDir } from './temp.js';
 export { createTestDatabase } from './vitest.js';
-export { acquireSparkFixture, SPARK_FIXTURE_DIR, SPARK_FIXTURE_LOCATION, SPARK_FIXTURE_WAREHOUSE } from './spark-fixture.js';
-export type { SparkFixture } from './spark-fixture.js';
+export { findSpark, runSparkSql, sparkEnv, sparkSubmitCommand } from './spark.js';
+export type { RunSparkSqlOptions, SparkInstall, SparkSubmitOptions } from './spark.js';
+export { createSparkFixture, hadoopCatalogConf, SPARK_FIXTURE_CATALOG } from './spark-fixture.js';
+export type { SparkFixture, SparkFixtureTable, SparkFixtureTableRequest } from './spark-fixture.js';
 export { startRestCatalog, startS3Server } from './object-store.js';
 export type { RestCatalogOptions, RestCatalogServer, S3Server } from './object-store.js';
 export { startFaultProxy } from './fault-proxy.js';

@@ -1,63 +1,80 @@
-import { access, cp, mkdir, rm, rmdir, stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
+import { runSparkSql } from './spark.js';
 
-/** The table Spark 3.5.5 + Iceberg 1.8.1 wrote (shared/fixtures), one append snapshot, one row. */
-export const SPARK_FIXTURE_DIR = fileURLToPath(new URL('../../../../shared/fixtures/spark-3.5.5-iceberg-1.8.1/trades_test', import.meta.url));
-/** Spark recorded absolute paths, so the table must sit where it was written. */
-export const SPARK_FIXTURE_WAREHOUSE = '/home/iceberg/warehouse';
-export const SPARK_FIXTURE_LOCATION = `${SPARK_FIXTURE_WAREHOUSE}/cold/trades_test`;
+/** Spark's name for the Hadoop catalog the fixture tables are written through. */
+export const SPARK_FIXTURE_CATALOG = 'fixture';
 
-const LOCK = `${SPARK_FIXTURE_LOCATION}.lock`;
-const STALE_LOCK_MS = 10 * 60_000;
+/** A table for Spark to create: `cold.<name>` with one row, `(1, 'BTC/USDT', 50000.0)`. */
+export interface SparkFixtureTableRequest {
+  readonly name: string;
+  /** Extra table properties, e.g. `{ 'write.metadata.compression-codec': 'gzip' }`. */
+  readonly properties?: Readonly<Record<string, string>>;
+}
 
-const exists = (path: string): Promise<boolean> => access(path).then(() => true, () => false);
-
-/** A fresh copy of the Spark table at its recorded location, held exclusively until `release()`. */
-export interface SparkFixture {
-  readonly warehouse: string;
+/** What Spark itself reports about a table it wrote: the reference the tests hold our readers to. */
+export interface SparkFixtureTable {
+  readonly name: string;
   readonly location: string;
-  release(): Promise<void>;
+  readonly snapshotId: bigint;
+  readonly dataFile: { readonly path: string; readonly sizeInBytes: number; readonly recordCount: number };
+}
+
+export interface SparkFixture {
+  /** The Hadoop-layout warehouse: `<dir>/warehouse`. */
+  readonly warehouse: string;
+  readonly tables: readonly SparkFixtureTable[];
+}
+
+/** The `--conf` settings of a Hadoop catalog named `name` on `warehouse`. */
+export function hadoopCatalogConf(name: string, warehouse: string): Record<string, string> {
+  return {
+    [`spark.sql.catalog.${name}`]: 'org.apache.iceberg.spark.SparkCatalog',
+    [`spark.sql.catalog.${name}.type`]: 'hadoop',
+    [`spark.sql.catalog.${name}.warehouse`]: warehouse,
+  };
 }
 
 /**
- * Several test files (in separate worker processes) use the one location
- * Spark's paths point at: a lock directory, created atomically, makes them
- * take turns. A lock older than ten minutes is from a killed run and is broken.
+ * Real Spark (one session for all the tables) writes `trades_test`-style
+ * tables into `<dir>/warehouse`: CREATE TABLE then one INSERT, so each table has
+ * `v1` and `v2` metadata and one append snapshot. Everything stays under `dir`.
  */
-export async function acquireSparkFixture(timeoutMs = 120_000): Promise<SparkFixture> {
-  let created = LOCK;
-  while (!(await exists(dirname(created)))) created = dirname(created);
-  await mkdir(dirname(LOCK), { recursive: true });
-  const giveUpAt = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      await mkdir(LOCK);
-      break;
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code;
-      // Another run's release may have removed the parents it had created.
-      if (code === 'ENOENT') {
-        await mkdir(dirname(LOCK), { recursive: true });
-        continue;
-      }
-      if (code !== 'EEXIST') throw error;
-      const age = await stat(LOCK).then((s) => Date.now() - s.mtimeMs, () => 0);
-      if (age > STALE_LOCK_MS) await rmdir(LOCK).catch(() => {});
-      if (Date.now() > giveUpAt) throw new Error(`the Spark fixture at ${SPARK_FIXTURE_LOCATION} stayed locked for ${timeoutMs} ms`);
-      await new Promise((resolve) => setTimeout(resolve, 200));
-    }
-  }
-  await rm(SPARK_FIXTURE_LOCATION, { recursive: true, force: true });
-  await cp(SPARK_FIXTURE_DIR, SPARK_FIXTURE_LOCATION, { recursive: true });
+export async function createSparkFixture(dir: string, tables: readonly SparkFixtureTableRequest[]): Promise<SparkFixture> {
+  const warehouse = join(dir, 'warehouse');
+  const statements = tables.flatMap((table) => {
+    const target = `${SPARK_FIXTURE_CATALOG}.cold.${table.name}`;
+    const properties = Object.entries({ 'format-version': '2', ...table.properties })
+      .map(([key, value]) => `'${key}'='${value}'`)
+      .join(', ');
+    return [
+      `CREATE TABLE ${target} (trade_id BIGINT, symbol STRING, price DOUBLE) USING iceberg TBLPROPERTIES (${properties})`,
+      `INSERT INTO ${target} VALUES (1, 'BTC/USDT', 50000.0)`,
+      // Cast: JSON numbers would lose the 63-bit id's low digits.
+      `SELECT CAST(snapshot_id AS STRING) AS snapshot_id FROM ${target}.snapshots`,
+      `SELECT file_path, file_size_in_bytes, record_count FROM ${target}.files`,
+    ];
+  });
+  const results = await runSparkSql({
+    localDir: dir,
+    conf: hadoopCatalogConf(SPARK_FIXTURE_CATALOG, warehouse),
+    statements,
+  });
   return {
-    warehouse: SPARK_FIXTURE_WAREHOUSE,
-    location: SPARK_FIXTURE_LOCATION,
-    async release() {
-      await rm(SPARK_FIXTURE_LOCATION, { recursive: true, force: true });
-      await rmdir(LOCK);
-      // Remove only what the fixture created: the topmost directory that did not exist before.
-      if (created !== LOCK) await rm(created, { recursive: true, force: true }).catch(() => {});
-    },
+    warehouse,
+    tables: tables.map((table, i) => {
+      const [snapshot] = results[i * 4 + 2] ?? [];
+      const [file] = results[i * 4 + 3] ?? [];
+      if (!snapshot || !file) throw new Error(`Spark did not report ${table.name}'s snapshot and file`);
+      return {
+        name: table.name,
+        location: join(warehouse, 'cold', table.name),
+        snapshotId: BigInt(String(snapshot['snapshot_id'])),
+        dataFile: {
+          path: String(file['file_path']).replace(/^file:/, ''),
+          sizeInBytes: Number(file['file_size_in_bytes']),
+          recordCount: Number(file['record_count']),
+        },
+      };
+    }),
   };
 }

@@ -67,7 +67,7 @@ interface Range {
 async function backfillTable(app: App, table: TableConfig, range: Range, env: NodeJS.ProcessEnv): Promise<number> {
   const { config, logger } = app;
   const store = await app.store();
-  const clickhouse = config.runner.kind === 'embedded' ? await app.clickhouse() : undefined;
+  const clickhouse = config.runner.kind === 'embedded' || config.runner.prepareTable ? await app.clickhouse() : undefined;
   if (clickhouse) await checkSourceColumns(clickhouse, config.tables);
   const runner = createRunner(config, { clickhouse, logger, env, pool: await app.pool() });
   await store.ensureTables([table.name]);

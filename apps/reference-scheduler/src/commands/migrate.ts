@@ -6,8 +6,9 @@ import { pendingMigrations } from '@coldtier/offload-core';
 const HELP = `Usage: coldtier migrate [options]
 
 Brings the watermark store's PostgreSQL schema up to date (tables
-offload_watermarks, offload_runs, offload_leases, offload_cycles). Safe to repeat and to run
-while a scheduler runs; run it after every upgrade, before restarting.
+offload_watermarks, offload_runs, offload_leases, offload_cycles, and the
+Iceberg SQL catalog's iceberg_tables for runner.catalog sql). Safe to repeat and
+to run while a scheduler runs; run it after every upgrade, before restarting.
 
 Options:
       --dry-run              only list the pending migrations

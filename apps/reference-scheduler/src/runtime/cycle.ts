@@ -20,7 +20,8 @@ export interface CycleParts {
 export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<CycleParts> {
   const { config, logger } = app;
   const store = await app.store();
-  const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded';
+  // The Spark runner reads the source's columns itself to prepare the table (see runner.prepareTable).
+  const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded' || config.runner.prepareTable;
   const clickhouse = needsClickHouse ? await app.clickhouse() : undefined;
   // The Spark job reads ClickHouse itself; with the embedded runner we can check the columns before the first cycle.
   // A server that is down at start-up is the cycles' to report (classified,

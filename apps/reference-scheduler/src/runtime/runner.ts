@@ -19,6 +19,7 @@ import type {
   EmbeddedRunnerConfig,
   JobRunner,
   Logger,
+  IcebergCatalogSettings,
   OffloadConfig,
   RestAuth,
   RestCatalogConfig,
@@ -54,11 +55,16 @@ export function createRunner(config: OffloadConfig, deps: RunnerDeps): JobRunner
   }
 }
 
+function requireClickHouse(deps: RunnerDeps): ClickHouseClient {
+  if (!deps.clickhouse) throw new OffloadError('internal', 'the runner needs a ClickHouse client');
+  return deps.clickhouse;
+}
+
 function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boolean, settings: CatalogSettings, deps: RunnerDeps): EmbeddedIcebergRunner {
-  if (!deps.clickhouse) throw new OffloadError('internal', 'the embedded runner needs a ClickHouse client');
+  const clickhouse = requireClickHouse(deps);
   const catalog = createCatalog(runner, deps.pool, settings);
   const common = {
-    clickhouse: deps.clickhouse,
+    clickhouse,
     catalog,
     targetFileSizeBytes: runner.targetFileSizeBytes,
     // An in-process ClickHouse writes the Parquet files itself; a server's rows stream through us.
@@ -69,14 +75,17 @@ function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boole
   return new EmbeddedIcebergRunner({ ...common, sharedTransaction: { store: new PostgresWatermarkStore({ pool: deps.pool }) } });
 }
 
+/** The catalog keys both runner kinds share. */
+type CatalogConfig = Pick<EmbeddedRunnerConfig, 'warehouse' | 'catalog' | 'catalogName'>;
+
 /** What a catalog is built from besides the runner section: the storage settings and the REST catalog's secret. */
 export type CatalogSettings = Pick<OffloadConfig, 'storage' | 'restCatalogSecret'>;
 
 /**
- * The Iceberg catalog the embedded runner config names, its FileIO chosen
+ * The Iceberg catalog the runner config names, its FileIO chosen
  * by the warehouse's scheme; the SQL one lives in the watermark store's database.
  */
-export function createCatalog(runner: EmbeddedRunnerConfig, pool: AppPool | undefined, settings: CatalogSettings): Catalog {
+export function createCatalog(runner: CatalogConfig, pool: AppPool | undefined, settings: CatalogSettings): Catalog {
   const objectStore = isObjectStoreLocation(runner.warehouse);
   const warehouse = objectStore ? runner.warehouse : resolve(runner.warehouse);
   const s3 = settings.storage.s3;
@@ -129,13 +138,45 @@ function sparkRunner(config: OffloadConfig, runner: SparkRunnerConfig, deps: Run
     if (value !== undefined) env[name] = value;
   }
   const { url, username, password } = config.clickhouse;
+  if (url === 'embedded') {
+    throw new OffloadError('config', 'runner.kind "spark" reads ClickHouse over HTTP: set clickhouse.url to a server (http://host:8123), not "embedded"');
+  }
   return new SparkJobRunner({
     command: runner.command,
     killGraceMs: runner.killGraceSeconds * 1000,
     env,
-    // The job reads over JDBC; with an embedded (in-process) source it is
-    // expected to find its own way, e.g. a `--conf` in the command.
-    clickhouse: url === 'embedded' ? undefined : { jdbcUrl: `jdbc:clickhouse:${url}`, user: username, password },
+    clickhouse: { url, user: username, password },
+    catalog: sparkCatalogSettings(runner, config.databaseUrl),
+    // Coldtier creates and evolves the table itself, as the embedded runner would, and reads its watermark.
+    ...(runner.prepareTable ? { target: { clickhouse: requireClickHouse(deps), catalog: createCatalog(runner, deps.pool, config) } } : {}),
     logger: deps.logger,
   });
+}
+
+/**
+ * The job's catalog (`spark.sql.catalog.<catalogName>.*`, set by the job from
+ * these flags) from the same keys the embedded runner reads. A new catalog
+ * kind (REST) adds its case here and its `--catalog-type` in offload_job.py.
+ */
+export function sparkCatalogSettings(runner: CatalogConfig, databaseUrl: string | undefined): IcebergCatalogSettings {
+  if (typeof runner.catalog === 'object' || isObjectStoreLocation(runner.warehouse)) {
+    throw new OffloadError('config', 'runner.kind "spark" writes through a filesystem or sql catalog on a local or shared filesystem warehouse; use the embedded runner for REST catalogs and object storage');
+  }
+  const warehouse = resolve(runner.warehouse);
+  switch (runner.catalog) {
+    case 'filesystem':
+      return { type: 'hadoop', name: runner.catalogName, warehouse };
+    case 'sql': {
+      if (databaseUrl === undefined) throw new OffloadError('config', 'runner.catalog "sql" needs the watermark store database (watermarkStore.urlEnv)');
+      const pg = new URL(databaseUrl);
+      return {
+        type: 'jdbc',
+        name: runner.catalogName,
+        warehouse,
+        uri: `jdbc:postgresql://${pg.host}${pg.pathname}${pg.search}`,
+        user: decodeURIComponent(pg.username) || undefined,
+        password: decodeURIComponent(pg.password) || undefined,
+      };
+    }
+  }
 }

@@ -114,19 +114,12 @@ const watermarkStoreSchema = z
   })
   .prefault({});
 
-const sparkRunnerSchema = z.strictObject({
-  kind: z.literal('spark'),
-  /**
-   * Command prefix run before the job arguments, e.g.
-   * `["spark-submit", "--master", "local[2]", ".../offload_job.py"]` or
-   * `["docker", "exec", "k2-spark-iceberg", "python3", "offload_generic.py"]`.
-   */
-  command: z.array(z.string()).min(1, { error: 'give the command to run, e.g. ["spark-submit", "job.py"]' }),
-  /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
-  killGraceSeconds: positiveSeconds(3600).default(10),
-  /** Extra environment for the job (names of variables to pass through from ours). */
-  passEnv: z.array(z.string()).default([]),
-});
+/**
+ * The Iceberg catalog, the same keys for both runners: the embedded runner
+ * opens it itself, the Spark runner derives the job's `spark.sql.catalog.*`
+ * settings from it, so one config describes the catalog once.
+ */
+
 
 const httpUrl = (what: string) =>
   z.string({ error: `expected ${what}` }).refine(
@@ -186,8 +179,8 @@ export function isObjectStoreLocation(location: string): boolean {
   return isS3Location(location);
 }
 
-const embeddedRunnerSchema = z.strictObject({
-  kind: z.literal('embedded'),
+/** Where both runners' tables live: one description of the catalog, whichever runner writes. */
+const catalogFields = {
   /** Warehouse root: a local path, or `s3://bucket/prefix` with `storage.s3`. */
   warehouse: z.string().default('./warehouse'),
   /**
@@ -199,6 +192,35 @@ const embeddedRunnerSchema = z.strictObject({
   catalog: z.union([z.enum(['filesystem', 'sql']), restCatalogSchema]).default('filesystem'),
   /** The SQL catalog's `catalog_name` (the catalog name Spark or Trino are configured with). */
   catalogName: identifier.default('coldtier'),
+};
+
+const sparkRunnerSchema = z.strictObject({
+  kind: z.literal('spark'),
+  /**
+   * Command prefix run before the job arguments, e.g.
+   * `["spark-submit", "--master", "local[2]", ".../offload_job.py"]` or
+   * `["docker", "exec", "k2-spark-iceberg", "python3", "offload_generic.py"]`.
+   */
+  command: z.array(z.string()).min(1, { error: 'give the command to run, e.g. ["spark-submit", "job.py"]' }),
+  /** Seconds between SIGTERM and SIGKILL when a job is stopped. */
+  killGraceSeconds: positiveSeconds(3600).default(10),
+  /** Extra environment for the job (names of variables to pass through from ours). */
+  passEnv: z.array(z.string()).default([]),
+  /**
+   * Coldtier creates or evolves the Iceberg table before each job, with the
+   * embedded runner's code, reads its committed watermark for recovery, and
+   * hands the job typed `--select` casts (offload_job.py). `false` for a job
+   * that manages its table itself and takes no `--select`.
+   */
+  prepareTable: z.boolean().default(true),
+  ...catalogFields,
+  // The job's catalog settings are derived for filesystem and sql; REST needs the Iceberg AWS bundle on Spark's classpath.
+  catalog: z.enum(['filesystem', 'sql'], { error: 'the Spark runner writes through a filesystem or sql catalog; rest is supported by the embedded runner' }).default('filesystem'),
+});
+
+const embeddedRunnerSchema = z.strictObject({
+  kind: z.literal('embedded'),
+  ...catalogFields,
   targetFileSizeBytes: z.number().int().positive().max(16 * 1024 ** 3).default(128 * 1024 * 1024),
 });
 

@@ -95,6 +95,8 @@ export { SqlCatalog } from './catalog/sql.js';
 export { RestCatalog, RestCatalogError, bearerToken, clientCredentials, noAuth } from './catalog/rest/index.js';
 export type { ClientCredentials, RestAuth, RestCatalogOptions } from './catalog/rest/index.js';
 export type { SqlCatalogOptions } from './catalog/sql.js';
+export { encodeMetadataFile, METADATA_COMPRESSION, metadataCodec, metadataSuffix, readMetadataFile } from './catalog/metadata-file.js';
+export type { MetadataCodec } from './catalog/metadata-file.js';
 
 export { fastAppend } from './transaction/fast-append.js';
 export type { FastAppendOptions, FastAppendResult } from './transaction/fast-append.js';

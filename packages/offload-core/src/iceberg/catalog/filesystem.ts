@@ -4,7 +4,7 @@ import { systemClock, type Clock } from '../../clock.js';
 import { OffloadError, UnknownTableError } from '../../errors.js';
 import { FileAlreadyExistsError, type FileIO } from '../io/file-io.js';
 import { LocalFileIO, localPath } from '../io/local.js';
-import { tableMetadataFromJson, tableMetadataToJson, type TableMetadata } from '../spec/table-metadata.js';
+import type { TableMetadata } from '../spec/table-metadata.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
 import {
   CommitConflictError,
@@ -16,6 +16,7 @@ import {
   type LoadedTable,
   type TableIdentifier,
 } from './catalog.js';
+import { encodeMetadataFile, METADATA_SUFFIXES, metadataCodec, metadataSuffix, readMetadataFile } from './metadata-file.js';
 import { initialMetadata, nextMetadata } from './metadata-update.js';
 
 export interface FilesystemCatalogOptions {
@@ -30,7 +31,8 @@ export interface FilesystemCatalogOptions {
   readonly clock?: Clock;
 }
 
-const VERSION_FILE = /^v(\d+)\.metadata\.json$/;
+// Plain, gzip (`v3.gz.metadata.json`) and legacy gzip (`v3.metadata.json.gz`), as Iceberg names them.
+const VERSION_FILE = /^v(\d+)(?:\.gz\.metadata\.json|\.metadata\.json(?:\.gz)?)$/;
 
 /**
  * Iceberg's Hadoop catalog layout on a local filesystem (or an object store
@@ -40,6 +42,9 @@ const VERSION_FILE = /^v(\d+)\.metadata\.json$/;
  * create-if-absent (hard link), so of two writers racing from `v<N>` one
  * wins and the other gets {@link CommitConflictError}. The hint is advisory:
  * loads probe past it for newer versions, as Iceberg's HadoopTableOperations does.
+ * A version may be gzipped (`v<N>.gz.metadata.json`, `v<N>.metadata.json.gz`),
+ * as Spark writes it under `write.metadata.compression-codec=gzip`; every name
+ * counts when finding the newest version, and commits use the table's codec.
  */
 export class FilesystemCatalog implements Catalog {
   readonly io: FileIO;
@@ -130,17 +135,38 @@ export class FilesystemCatalog implements Catalog {
   }
 
   async #read(id: TableIdentifier, version: number): Promise<LoadedTable> {
-    const metadataLocation = `${this.#metadataDir(id)}/v${version}.metadata.json`;
-    const text = Buffer.from(await this.io.read(metadataLocation)).toString('utf8');
-    return { identifier: id, metadata: tableMetadataFromJson(text, metadataLocation), metadataLocation };
+    const metadataLocation = await this.#versionFile(id, version);
+    if (metadataLocation === undefined) throw new UnknownTableError(formatIdentifier(id), `metadata version ${version} vanished`);
+    return { identifier: id, metadata: await readMetadataFile(this.io, metadataLocation), metadataLocation };
   }
 
   async #write(id: TableIdentifier, version: number, metadata: TableMetadata): Promise<LoadedTable> {
-    const metadataLocation = `${this.#metadataDir(id)}/v${version}.metadata.json`;
-    await this.io.create(metadataLocation, Buffer.from(tableMetadataToJson(metadata), 'utf8'));
+    const table = formatIdentifier(id);
+    const codec = metadataCodec(metadata.properties, table);
+    const metadataLocation = `${this.#metadataDir(id)}/v${version}${metadataSuffix(codec)}`;
+    // Another writer's version under another codec's name is the same version: create-if-absent
+    // on our name alone would not see it. Checked before and after, so a racing writer that
+    // used another name makes us back off (Iceberg probes the plain name first).
+    if ((await this.#versionFile(id, version)) !== undefined) throw new FileAlreadyExistsError(metadataLocation);
+    await this.io.create(metadataLocation, encodeMetadataFile(metadata, codec));
+    if ((await this.#versionFiles(id, version)).length > 1) {
+      await this.io.delete(metadataLocation);
+      throw new FileAlreadyExistsError(metadataLocation);
+    }
     // Best effort, like Hadoop: a stale hint only costs readers a few probes.
     await this.io.write(`${this.#metadataDir(id)}/version-hint.text`, Buffer.from(String(version), 'utf8')).catch(() => undefined);
     return { identifier: id, metadata, metadataLocation };
+  }
+
+  /** The files that claim version `version`, in Iceberg's probe order. */
+  async #versionFiles(id: TableIdentifier, version: number): Promise<string[]> {
+    const candidates = METADATA_SUFFIXES.map((suffix) => `${this.#metadataDir(id)}/v${version}${suffix}`);
+    const present = await Promise.all(candidates.map((c) => this.io.exists(c)));
+    return candidates.filter((_, i) => present[i]);
+  }
+
+  async #versionFile(id: TableIdentifier, version: number): Promise<string | undefined> {
+    return (await this.#versionFiles(id, version))[0];
   }
 
   /** The newest version: from the hint (or a directory listing), then probing forward. */
@@ -149,7 +175,7 @@ export class FilesystemCatalog implements Catalog {
     let version: number | undefined;
     try {
       const hint = Number(Buffer.from(await this.io.read(`${dir}/version-hint.text`)).toString('utf8').trim());
-      if (Number.isInteger(hint) && hint > 0 && (await this.io.exists(`${dir}/v${hint}.metadata.json`))) version = hint;
+      if (Number.isInteger(hint) && hint > 0 && (await this.#versionFile(id, hint)) !== undefined) version = hint;
     } catch {
       // No hint: fall back to listing.
     }
@@ -161,7 +187,7 @@ export class FilesystemCatalog implements Catalog {
       if (versions.length === 0) return undefined;
       version = Math.max(...versions);
     }
-    while (await this.io.exists(`${dir}/v${version + 1}.metadata.json`)) version++;
+    while ((await this.#versionFile(id, version + 1)) !== undefined) version++;
     return version;
   }
 }

@@ -3,7 +3,7 @@ import type { Pool } from 'pg';
 import { systemClock, type Clock } from '../../clock.js';
 import { OffloadError, UnknownTableError } from '../../errors.js';
 import type { FileIO } from '../io/file-io.js';
-import { tableMetadataFromJson, tableMetadataToJson, type TableMetadata } from '../spec/table-metadata.js';
+import type { TableMetadata } from '../spec/table-metadata.js';
 import type { TableRequirement, TableUpdate } from '../spec/table-update.js';
 import {
   CommitConflictError,
@@ -16,6 +16,7 @@ import {
   type LoadedTable,
   type TableIdentifier,
 } from './catalog.js';
+import { encodeMetadataFile, metadataCodec, metadataSuffix, readMetadataFile } from './metadata-file.js';
 import { initialMetadata, nextMetadata } from './metadata-update.js';
 
 export interface SqlCatalogOptions {
@@ -52,12 +53,14 @@ CREATE TABLE IF NOT EXISTS ${q}iceberg_namespace_properties (
   PRIMARY KEY (catalog_name, namespace, property_key));`;
 }
 
-const METADATA_FILE = /\/(\d+)-[0-9a-f-]+\.metadata\.json$/;
+const METADATA_FILE = /\/(\d+)-[0-9a-f-]+(?:\.gz\.metadata\.json|\.metadata\.json(?:\.gz)?)$/;
 
 /**
  * Iceberg's JDBC catalog on PostgreSQL, interoperable with Spark's
  * `type=jdbc` catalog on the same tables. Metadata files are named
- * `<NNNNN>-<uuid>.metadata.json` like Iceberg's; a commit swaps the pointer
+ * `<NNNNN>-<uuid>.metadata.json` like Iceberg's (`.gz.metadata.json` when the
+ * table's `write.metadata.compression-codec` is gzip; gzipped files Spark
+ * wrote are read too); a commit swaps the pointer
  * with `UPDATE … WHERE metadata_location = <the one we read>`, so zero rows
  * updated means another writer won ({@link CommitConflictError}).
  *
@@ -125,7 +128,7 @@ export class SqlCatalog implements Catalog {
   async createTable(id: TableIdentifier, request: CreateTableRequest): Promise<LoadedTable> {
     const location = request.location ?? [this.#warehouse, ...id.namespace, id.name].join('/');
     const metadata = initialMetadata(location, request, this.#clock);
-    const metadataLocation = await this.#writeMetadata(metadata, 0);
+    const metadataLocation = await this.#writeMetadata(id, metadata, 0);
     const typed = await this.#typeColumn();
     try {
       await this.#pool.query(
@@ -150,7 +153,7 @@ export class SqlCatalog implements Catalog {
     const current = await this.loadTable(id);
     const metadata = nextMetadata(current, requirements, updates, this.#clock);
     const version = Number(METADATA_FILE.exec(current.metadataLocation)?.[1] ?? -1) + 1;
-    const metadataLocation = await this.#writeMetadata(metadata, version);
+    const metadataLocation = await this.#writeMetadata(id, metadata, version);
     const client = await this.#pool.connect();
     let committed = false;
     let hookError: { error: unknown } | undefined;
@@ -209,13 +212,13 @@ export class SqlCatalog implements Catalog {
   }
 
   async #read(id: TableIdentifier, metadataLocation: string): Promise<LoadedTable> {
-    const text = Buffer.from(await this.io.read(metadataLocation)).toString('utf8');
-    return { identifier: id, metadata: tableMetadataFromJson(text, metadataLocation), metadataLocation };
+    return { identifier: id, metadata: await readMetadataFile(this.io, metadataLocation), metadataLocation };
   }
 
-  async #writeMetadata(metadata: TableMetadata, version: number): Promise<string> {
-    const location = `${metadata.location}/metadata/${String(version).padStart(5, '0')}-${randomUUID()}.metadata.json`;
-    await this.io.create(location, Buffer.from(tableMetadataToJson(metadata), 'utf8'));
+  async #writeMetadata(id: TableIdentifier, metadata: TableMetadata, version: number): Promise<string> {
+    const codec = metadataCodec(metadata.properties, formatIdentifier(id));
+    const location = `${metadata.location}/metadata/${String(version).padStart(5, '0')}-${randomUUID()}${metadataSuffix(codec)}`;
+    await this.io.create(location, encodeMetadataFile(metadata, codec));
     return location;
   }
 

@@ -6,10 +6,10 @@ export const CLICKHOUSE_PASSWORD_ENV = 'COLDTIER_CLICKHOUSE_PASSWORD';
 /** Environment variable that carries the JDBC catalog's password to the job. */
 export const CATALOG_PASSWORD_ENV = 'COLDTIER_CATALOG_PASSWORD';
 
-/** Where the job reads from. */
-export interface ClickHouseJdbcSettings {
-  /** e.g. `jdbc:clickhouse://clickhouse:8123/k2`. Must not embed a password. */
-  readonly jdbcUrl: string;
+/** Where the job reads from: ClickHouse's HTTP interface (the job reads its Parquet output). */
+export interface ClickHouseHttpSettings {
+  /** e.g. `http://clickhouse:8123`. Must not embed a password. */
+  readonly url: string;
   readonly user?: string | undefined;
   /** Passed in `COLDTIER_CLICKHOUSE_PASSWORD`, never as an argument (arguments are visible in `ps`). */
   readonly password?: string | undefined;
@@ -30,8 +30,14 @@ export interface IcebergCatalogSettings {
 }
 
 export interface JobConnections {
-  readonly clickhouse?: ClickHouseJdbcSettings | undefined;
+  readonly clickhouse?: ClickHouseHttpSettings | undefined;
   readonly catalog?: IcebergCatalogSettings | undefined;
+}
+
+/** What the runner worked out before the launch (see `prepareSparkTarget`). */
+export interface PreparedJob {
+  /** SELECT expressions casting each column to its Iceberg type's Parquet form, aliased. */
+  readonly select: readonly string[];
 }
 
 /**
@@ -40,7 +46,7 @@ export interface JobConnections {
  * `--layer`, `--columns`) plus the window and run identity Coldtier adds.
  * Every value is its own argv entry, so nothing is ever parsed by a shell.
  */
-export function buildJobArgs(job: OffloadJob, connections: JobConnections = {}): string[] {
+export function buildJobArgs(job: OffloadJob, connections: JobConnections = {}, prepared?: PreparedJob): string[] {
   const { table, window } = job;
   const after = cursorToJson(window.after);
   const args = [
@@ -53,6 +59,7 @@ export function buildJobArgs(job: OffloadJob, connections: JobConnections = {}):
     '--layer', table.layer,
   ];
   if (table.columns !== 'all') args.push('--columns', table.columns.join(','));
+  if (prepared) args.push('--select', JSON.stringify(prepared.select));
   if (table.final) args.push('--final');
   args.push(
     '--after-timestamp', after.timestamp,
@@ -63,7 +70,7 @@ export function buildJobArgs(job: OffloadJob, connections: JobConnections = {}):
   );
   const { clickhouse, catalog } = connections;
   if (clickhouse) {
-    args.push('--clickhouse-url', clickhouse.jdbcUrl);
+    args.push('--clickhouse-url', clickhouse.url);
     if (clickhouse.user !== undefined) args.push('--clickhouse-user', clickhouse.user);
   }
   if (catalog) {

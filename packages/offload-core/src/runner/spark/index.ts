@@ -1,7 +1,9 @@
 export { SparkJobRunner } from './spark-runner.js';
 export type { SparkJobRunnerOptions } from './spark-runner.js';
 export { buildJobArgs, secretEnv, CLICKHOUSE_PASSWORD_ENV, CATALOG_PASSWORD_ENV } from './args.js';
-export type { ClickHouseJdbcSettings, IcebergCatalogSettings, JobConnections } from './args.js';
+export type { ClickHouseHttpSettings, IcebergCatalogSettings, JobConnections, PreparedJob } from './args.js';
+export { prepareSparkTarget } from './prepare.js';
+export type { SparkTarget } from './prepare.js';
 export { ResultCollector, checkReportedResult, RESULT_PREFIX } from './result.js';
 export type { ReportedResult } from './result.js';
 export { runProcessGroup } from './process-group.js';

@@ -6,9 +6,14 @@ import type { ConfigIssue } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
 import type { Logger } from '../../logger.js';
 import { classifyJobExit } from '../classify.js';
+import { classifyEmbeddedFailure } from '../embedded/classify.js';
 import type { JobResult, JobRunner, OffloadJob } from '../contract.js';
+import type { TableConfig } from '../../config/index.js';
+import type { Cursor } from '../../watermark/cursor.js';
 import { buildJobArgs, secretEnv } from './args.js';
-import type { ClickHouseJdbcSettings, IcebergCatalogSettings, JobConnections } from './args.js';
+import type { ClickHouseHttpSettings, IcebergCatalogSettings, JobConnections } from './args.js';
+import { committedSparkWatermark, prepareSparkTarget } from './prepare.js';
+import type { SparkTarget } from './prepare.js';
 import { OutputTail } from './output.js';
 import { runProcessGroup } from './process-group.js';
 import type { OutputStream, SpawnFunction } from './process-group.js';
@@ -25,8 +30,15 @@ export interface SparkJobRunnerOptions {
   readonly killGraceMs: number;
   /** The job's environment; defaults to this process's. Passwords from `clickhouse`/`catalog` are added to it. */
   readonly env?: Readonly<Record<string, string | undefined>> | undefined;
-  readonly clickhouse?: ClickHouseJdbcSettings | undefined;
+  readonly clickhouse?: ClickHouseHttpSettings | undefined;
   readonly catalog?: IcebergCatalogSettings | undefined;
+  /**
+   * The source and catalog Coldtier reaches itself: given, the runner creates
+   * or evolves the target table before the launch with the embedded runner's
+   * own code (same types, required fields, partition spec and properties) and
+   * hands the job the typed SELECT, so a table can switch runners.
+   */
+  readonly target?: SparkTarget | undefined;
   readonly logger?: Logger | undefined;
   readonly clock?: Clock | undefined;
   readonly spawn?: SpawnFunction | undefined;
@@ -59,6 +71,7 @@ export class SparkJobRunner implements JobRunner {
   readonly #killGraceMs: number;
   readonly #env: Readonly<Record<string, string | undefined>> | undefined;
   readonly #connections: JobConnections;
+  readonly #target: SparkTarget | undefined;
   readonly #logger: Logger;
   readonly #clock: Clock;
   readonly #spawn: SpawnFunction;
@@ -72,11 +85,26 @@ export class SparkJobRunner implements JobRunner {
     this.#killGraceMs = options.killGraceMs;
     this.#env = options.env;
     this.#connections = { clickhouse: options.clickhouse, catalog: options.catalog };
+    this.#target = options.target;
     this.#logger = options.logger ?? silentLogger;
     this.#clock = options.clock ?? systemClock;
     this.#spawn = options.spawn ?? nodeSpawn;
     this.#tailBytes = options.tailBytes ?? DEFAULT_TAIL_BYTES;
     this.#tailLines = options.tailLines ?? DEFAULT_TAIL_LINES;
+  }
+
+  /**
+   * The table's own record of what its source committed (the job writes the
+   * embedded runner's `coldtier.*` summary), for the orchestrator's recovery;
+   * `null` without a `target`, where Coldtier cannot reach the catalog.
+   */
+  async committedWatermark(table: TableConfig, signal: AbortSignal): Promise<Cursor | null> {
+    const target = this.#target;
+    if (!target) return null;
+    // Coldtier's own catalog and ClickHouse calls fail as the embedded runner's do.
+    return committedSparkWatermark(target, table, signal).catch((error: unknown) => {
+      throw classifyEmbeddedFailure(table.name, error, signal);
+    });
   }
 
   async run(job: OffloadJob, signal: AbortSignal): Promise<JobResult> {
@@ -98,10 +126,15 @@ export class SparkJobRunner implements JobRunner {
       else this.#logger.debug(line, { ...fields, stream });
     };
 
+    const prepared = this.#target
+      ? await prepareSparkTarget(this.#target, table, this.#logger, signal).catch((error: unknown) => {
+          throw classifyEmbeddedFailure(table.name, error, signal);
+        })
+      : undefined;
     this.#logger.info(`Starting Spark job: ${table.name}`, { ...fields, command: this.#command });
     const outcome = await runProcessGroup({
       program,
-      args: [...prefix, ...buildJobArgs(job, this.#connections)],
+      args: [...prefix, ...buildJobArgs(job, this.#connections, prepared)],
       env: { ...(this.#env ?? process.env), ...secretEnv(this.#connections) },
       spawn: this.#spawn,
       timeoutMs: table.timeoutSeconds * 1000,
@@ -142,8 +175,10 @@ function validateOptions(options: SparkJobRunnerOptions): ConfigIssue[] {
       issues.push({ path: key, message: `expected a positive integer, got ${value}` });
     }
   }
-  if (options.clickhouse && /[?&;]password=/i.test(options.clickhouse.jdbcUrl)) {
-    issues.push({ path: 'clickhouse.jdbcUrl', message: 'must not contain a password; pass it as clickhouse.password (sent in the environment)' });
+  if (options.clickhouse && /[?&;]password=|\/\/[^/@]*:[^/@]*@/i.test(options.clickhouse.url)) {
+    issues.push({ path: 'clickhouse.url', message: 'must not contain a password; pass it as clickhouse.password (sent in the environment)' });
+  } else if (options.clickhouse && !/^https?:\/\//.test(options.clickhouse.url)) {
+    issues.push({ path: 'clickhouse.url', message: `expected ClickHouse's HTTP interface (http://host:8123), got ${options.clickhouse.url}` });
   }
   return issues;
 }
