@@ -211,6 +211,9 @@ async function expectSanePartitions(view: PyIcebergView, source: string, table: 
   expect(view.filtered.data).toEqual(dayTwo);
 }
 
+// A Python process importing PyIceberg and pyarrow, twice per test: seconds on a quiet machine, far more on a loaded one.
+const PYTHON_READER_TIMEOUT_MS = 120_000;
+
 describe('PyIceberg reads the tables the embedded runner writes', () => {
   it('filesystem catalog: a StaticTable at the current metadata file', async () => {
     const catalog = new FilesystemCatalog({ warehouse: `${temp.path}/fs` });
@@ -220,7 +223,7 @@ describe('PyIceberg reads the tables the embedded runner writes', () => {
     const view = await pyiceberg({ static: table.metadataLocation });
     expect(view.catalog).toBeNull();
     await expectSameTable(view, 'bronze_fs', table, store);
-  });
+  }, PYTHON_READER_TIMEOUT_MS);
 
   describe('SQL catalog on PostgreSQL', () => {
     const db = useMigratedDatabase();
@@ -235,6 +238,6 @@ describe('PyIceberg reads the tables the embedded runner writes', () => {
       const view = await pyiceberg({ sql: { name: 'coldtier', uri, table: 'cold.bronze_sql' } });
       expect(view.catalog).toEqual({ namespaces: ['cold'], namespace_properties: { exists: 'true' }, tables: ['cold.bronze_sql'] });
       await expectSameTable(view, 'bronze_sql', table, store);
-    });
+    }, PYTHON_READER_TIMEOUT_MS);
   });
 });

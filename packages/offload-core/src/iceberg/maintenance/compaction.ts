@@ -6,7 +6,7 @@ import { OffloadError } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
 import { CommitStateUnknownError, formatIdentifier, type Catalog, type TableIdentifier } from '../catalog/catalog.js';
 import { localPath } from '../io/local.js';
-import { rewriteWithFieldIds } from '../parquet/rewrite.js';
+import { parquetDataFile, rewriteWithFieldIds } from '../parquet/rewrite.js';
 import type { DataFile } from '../spec/data-file.js';
 import { bindPartitionSpec, partitionPath } from '../spec/partition.js';
 import { partitionKey } from '../spec/snapshot.js';
@@ -69,21 +69,7 @@ export class ClickHouseFileRewriter implements DataFileRewriter {
       });
       const rewritten = await rewriteWithFieldIds(temporary, schema);
       await rename(temporary, path);
-      const m = rewritten.metrics;
-      return {
-        filePath: output,
-        fileFormat: 'PARQUET',
-        partition: inputs[0]!.partition,
-        recordCount: m.recordCount,
-        fileSizeInBytes: rewritten.fileSizeInBytes,
-        columnSizes: m.columnSizes,
-        valueCounts: m.valueCounts,
-        nullValueCounts: m.nullValueCounts,
-        nanValueCounts: new Map(),
-        lowerBounds: m.lowerBounds,
-        upperBounds: m.upperBounds,
-        splitOffsets: m.splitOffsets,
-      };
+      return parquetDataFile(output, inputs[0]!.partition, rewritten);
     } finally {
       await rm(temporary, { force: true });
     }

@@ -1,3 +1,4 @@
+import type { DataFile, PartitionValue } from '../spec/data-file.js';
 import type { StructType } from '../spec/types.js';
 import { assignFieldIds } from './field-ids.js';
 import { FileMetaDataField, readParquetFooter, withSchema, writeParquetFooter } from './footer.js';
@@ -38,4 +39,23 @@ export async function rewriteWithFieldIds(path: string, schema: StructType): Pro
   const metadata = withoutDroppedKeys(withSchema(footer.metadata, elements));
   const size = await writeParquetFooter(path, footer, metadata);
   return { fileSizeInBytes: BigInt(size), metrics: footerMetrics(metadata, leaves) };
+}
+
+/** The manifest entry of a Parquet file whose footer {@link rewriteWithFieldIds} rewrote, once it is at `filePath`. */
+export function parquetDataFile(filePath: string, partition: readonly PartitionValue[], rewritten: RewrittenParquet): DataFile {
+  const m = rewritten.metrics;
+  return {
+    filePath,
+    fileFormat: 'PARQUET',
+    partition,
+    recordCount: m.recordCount,
+    fileSizeInBytes: rewritten.fileSizeInBytes,
+    columnSizes: m.columnSizes,
+    valueCounts: m.valueCounts,
+    nullValueCounts: m.nullValueCounts,
+    nanValueCounts: new Map(),
+    lowerBounds: m.lowerBounds,
+    upperBounds: m.upperBounds,
+    splitOffsets: m.splitOffsets,
+  };
 }

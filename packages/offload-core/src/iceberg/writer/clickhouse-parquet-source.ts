@@ -11,7 +11,7 @@ import type { Logger } from '../../logger.js';
 import { compareCursors } from '../../watermark/cursor.js';
 import type { Cursor } from '../../watermark/cursor.js';
 import { LocalFileIO } from '../io/local.js';
-import { rewriteWithFieldIds } from '../parquet/rewrite.js';
+import { parquetDataFile, rewriteWithFieldIds } from '../parquet/rewrite.js';
 import type { ClickHouseColumn } from '../schema-mapping/evolve.js';
 import type { DataFile } from '../spec/data-file.js';
 import { QUANTILE_STEPS, nextStep, planPartitions, stepRange } from './file-plan.js';
@@ -172,26 +172,12 @@ export class ClickHouseParquetSource {
     try {
       await this.export(plan, select, params, staged.path);
       const rewritten = await rewriteWithFieldIds(staged.path, request.schema);
-      const m = rewritten.metrics;
-      if (m.recordCount === 0n) {
+      if (rewritten.metrics.recordCount === 0n) {
         await staged.discard();
         return undefined;
       }
       await staged.publish();
-      return {
-        filePath: location,
-        fileFormat: 'PARQUET',
-        partition: partition.values,
-        recordCount: m.recordCount,
-        fileSizeInBytes: rewritten.fileSizeInBytes,
-        columnSizes: m.columnSizes,
-        valueCounts: m.valueCounts,
-        nullValueCounts: m.nullValueCounts,
-        nanValueCounts: new Map(),
-        lowerBounds: m.lowerBounds,
-        upperBounds: m.upperBounds,
-        splitOffsets: m.splitOffsets,
-      };
+      return parquetDataFile(location, partition.values, rewritten);
     } catch (cause) {
       // Before the staged file is removed: it is what filled the disk.
       const full = await diskFull(request.table.name, dirname(staged.path), cause);
