@@ -73,6 +73,8 @@ beforeAll(async () => {
     config,
     `lateDataBufferMinutes: 0
 retry: { retries: 0 }
+# These tests count one snapshot per offload; the daemon's table maintenance (a rewrite is a snapshot too) is tested elsewhere.
+maintenance: { enabled: false }
 clickhouse: { url: ${JSON.stringify(clickhouse.url)}, username: offloader, passwordEnv: SOURCE_CLICKHOUSE_PASSWORD }
 runner:
   kind: embedded
