@@ -1,4 +1,4 @@
-import { execFile, spawn } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,7 +6,7 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bronzeTableDdl, insertTrades } from '@coldtier/offload-core';
 import { createTempDir, createTestDatabase, startClickHouseServer, type ClickHouseTestServer, type TempDir, type TestDatabase } from '@coldtier/test-support';
-import { assertBuilt, type CliResult } from './cli-helpers.js';
+import { assertBuilt, coldtier, type CliResult } from './cli-helpers.js';
 
 const APP = fileURLToPath(new URL('..', import.meta.url));
 const LIMIT_BYTES = 80 * 1024 * 1024;
@@ -24,15 +24,7 @@ async function sizeOf(path: string): Promise<number> {
 }
 
 function installed(args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [join(install, 'dist', 'cli.js'), ...args], { cwd: dir.path, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+  return coldtier(args, { cli: join(install, 'dist', 'cli.js'), cwd: dir.path, env });
 }
 
 beforeAll(async () => {
