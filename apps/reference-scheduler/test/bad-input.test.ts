@@ -12,7 +12,8 @@ import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createTempDir, createTestDatabase, openTestPool, type TempDir, type TestDatabase } from '@coldtier/test-support';
+import { createClient } from '@clickhouse/client';
+import { createTempDir, createTestDatabase, openTestPool, startClickHouseServer, type ClickHouseTestServer, type TempDir, type TestDatabase } from '@coldtier/test-support';
 import { runCli } from '../src/cli/main.js';
 import { assertBuilt, coldtier, FAKE_SPARK } from './cli-helpers.js';
 
@@ -413,6 +414,36 @@ describe('bad input, through the coldtier process', () => {
     expect(existsSync(state)).toBe(false);
     expect(existsSync(warehouse)).toBe(false);
     expect(await storeDigest()).toBe(before);
+  });
+});
+
+describe('bad column types with the Spark runner, through the coldtier process', () => {
+  let server: ClickHouseTestServer;
+  beforeAll(async () => {
+    server = await startClickHouseServer();
+    const client = createClient({ url: server.url, username: server.username, password: server.password });
+    await client.command({ query: 'CREATE DATABASE k2' });
+    await client.command({ query: 'CREATE TABLE k2.odd_types (ts_decimal Decimal(18, 3), ts DateTime64(3), seq UInt64, label String) ENGINE = MergeTree ORDER BY tuple()' });
+    await client.close();
+  }, 120_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+
+  // The Spark job reads ClickHouse itself; the check runs before it is started (the fake job would succeed),
+  // also when Coldtier does not prepare the table (the job then needs no other ClickHouse query from here).
+  it.each([
+    ['a Decimal timestampColumn', { timestampColumn: 'ts_decimal' }, ['tables[0].timestampColumn', '"ts_decimal"', 'Decimal(18, 3)']],
+    ['day() of a String column', { partitionBy: [{ column: 'label', transform: 'day' }] }, ['tables[0].partitionBy[0].column', '"label"', 'String']],
+  ] as const)('%s', { timeout: 60_000 }, async (name, table, expected) => {
+    const config = {
+      clickhouse: { url: server.url, username: server.username, passwordEnv: 'SOURCE_CLICKHOUSE_PASSWORD' },
+      runner: { kind: 'spark', command: [process.execPath, FAKE_SPARK], killGraceSeconds: 1, prepareTable: false },
+      tables: [{ source: 'k2.odd_types', target: 'cold.odd_types', layer: 'bronze', timestampColumn: 'ts', sequenceColumn: 'seq', ...table }],
+    } as Json;
+    const { argv, env, state } = await prepare({ name, argv: ['run', '--once', '--config', '{config}'], config, expect: [] }, 2000);
+    expectRefused(await coldtier(argv, { env: { ...env, SOURCE_CLICKHOUSE_PASSWORD: server.password } }), expected);
+    expect(existsSync(state)).toBe(false);
   });
 });
 

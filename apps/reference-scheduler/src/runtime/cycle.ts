@@ -20,12 +20,14 @@ export interface CycleParts {
 export async function openCycles(app: App, env: NodeJS.ProcessEnv): Promise<CycleParts> {
   const { config, logger } = app;
   const store = await app.store();
-  // The Spark runner reads the source's columns itself to prepare the table (see runner.prepareTable).
-  const needsClickHouse = app.embeddedDefault || config.runner.kind === 'embedded' || config.runner.prepareTable;
-  const clickhouse = needsClickHouse ? await app.clickhouse() : undefined;
-  // The Spark job reads ClickHouse itself; with the embedded runner we can check the columns before the first cycle.
-  // A server that is down at start-up is the cycles' to report (classified,
-  // counted, alerted on); only a wrong column setting stops the process here.
+  // Whichever runner reads the rows, the column settings are checked against
+  // ClickHouse once, before the first cycle (the Spark job would otherwise
+  // offload nothing, or fail every cycle, on a wrong type). A server that is
+  // down at start-up is the cycles' to report (classified, counted, alerted
+  // on); only a wrong column setting stops the process here.
+  // (A Spark runner with the in-process engine is refused by createRunner: nothing to open for it.)
+  const sparkInProcess = config.runner.kind === 'spark' && config.clickhouse.url === 'embedded';
+  const clickhouse = sparkInProcess ? undefined : await app.clickhouse();
   if (clickhouse) {
     await checkSourceColumns(clickhouse, config.tables).catch((error: unknown) => {
       if (error instanceof ConfigError) throw error;
