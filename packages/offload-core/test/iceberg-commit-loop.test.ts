@@ -1,24 +1,14 @@
-import { createTempDir, type TempDir } from '@coldtier/test-support';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { CommitConflictError } from '../src/iceberg/catalog/catalog.js';
-import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import { retryPolicyOf, runCommitLoop, type CommitAction } from '../src/iceberg/transaction/commit-loop.js';
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
 import { mainAncestry } from '../src/iceberg/transaction/table-scan.js';
-import { fakeDataFile, noSleep, tradesSchema } from './iceberg-helpers.js';
+import { fakeDataFile, noSleep, useTradesTable } from './iceberg-helpers.js';
 
 describe('the shared commit loop', () => {
-  let dir: TempDir;
-  let catalog: FilesystemCatalog;
-  const id = { namespace: ['cold'], name: 'trades' };
-
-  beforeEach(async () => {
-    dir = await createTempDir();
-    catalog = new FilesystemCatalog({ warehouse: dir.path });
-    await catalog.createTable(id, { schema: tradesSchema, spec: { 'spec-id': 0, fields: [] } });
-  });
-  afterEach(() => dir.remove());
+  const table = useTradesTable();
+  const { id } = table;
 
   /** An action that sets a property, with another writer landing between its load and commit `interferences` times. */
   function contendedAction(interferences: number, seen: bigint[]): CommitAction<string> {
@@ -27,7 +17,7 @@ describe('the shared commit loop', () => {
       name: 'test',
       plan: async (base) => {
         seen.push(base.metadata.currentSnapshotId ?? -1n);
-        if (left-- > 0) await fastAppend(catalog, id, [fakeDataFile(`/data/other${left}.parquet`, 1)]);
+        if (left-- > 0) await fastAppend(table.catalog, id, [fakeDataFile(`/data/other${left}.parquet`, 1)]);
         return {
           updates: [{ action: 'set-properties', updates: { k: 'v' } }],
           requirements: [{ type: 'assert-ref-snapshot-id', ref: 'main', snapshotId: base.metadata.currentSnapshotId }],
@@ -38,15 +28,15 @@ describe('the shared commit loop', () => {
   }
 
   it('reads the retry count from commit.retry.num-retries and re-plans on the reloaded table each attempt', async () => {
-    await catalog.commitTable(id, [], [{ action: 'set-properties', updates: { 'commit.retry.num-retries': '1' } }]);
+    await table.catalog.commitTable(id, [], [{ action: 'set-properties', updates: { 'commit.retry.num-retries': '1' } }]);
     const seen: bigint[] = [];
-    const error = await runCommitLoop(catalog, id, contendedAction(5, seen), { sleep: noSleep }).catch((e: unknown) => e);
+    const error = await runCommitLoop(table.catalog, id, contendedAction(5, seen), { sleep: noSleep }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommitConflictError);
     expect(seen).toHaveLength(2);
     // The second attempt planned against the snapshot the interfering writer landed.
     expect(seen[1]).not.toBe(seen[0]);
 
-    const ok = await runCommitLoop(catalog, id, contendedAction(1, []), { sleep: noSleep });
+    const ok = await runCommitLoop(table.catalog, id, contendedAction(1, []), { sleep: noSleep });
     expect(ok).toMatchObject({ result: 'done', attempts: 2 });
     expect(ok.table.metadata.properties['k']).toBe('v');
   });
@@ -59,10 +49,10 @@ describe('the shared commit loop', () => {
       clock.advance(ms);
       return Promise.resolve();
     };
-    await catalog.commitTable(id, [], [
+    await table.catalog.commitTable(id, [], [
       { action: 'set-properties', updates: { 'commit.retry.total-timeout-ms': '250', 'commit.retry.num-retries': '50' } },
     ]);
-    const error = await runCommitLoop(catalog, id, contendedAction(50, []), { sleep, clock }).catch((e: unknown) => e);
+    const error = await runCommitLoop(table.catalog, id, contendedAction(50, []), { sleep, clock }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommitConflictError);
     // 100 + 150 (the rest of the budget): no wait ever runs past the timeout.
     expect(sleeps).toEqual([100, 150]);
@@ -83,23 +73,23 @@ describe('the shared commit loop', () => {
         return Promise.resolve();
       },
     };
-    await expect(runCommitLoop(catalog, id, action, { sleep: noSleep })).rejects.toBe(refusal);
+    await expect(runCommitLoop(table.catalog, id, action, { sleep: noSleep })).rejects.toBe(refusal);
     expect([plans, abandoned]).toEqual([1, 1]);
   });
 
   it('keeps the snapshot id of an append fixed across attempts', async () => {
     let interfere = 2;
-    const result = await fastAppend(catalog, id, [fakeDataFile('/data/mine.parquet', 1)], {
+    const result = await fastAppend(table.catalog, id, [fakeDataFile('/data/mine.parquet', 1)], {
       sleep: noSleep,
       validate: async () => {
-        if (interfere-- > 0) await fastAppend(catalog, id, [fakeDataFile(`/data/other${interfere}.parquet`, 1)]);
+        if (interfere-- > 0) await fastAppend(table.catalog, id, [fakeDataFile(`/data/other${interfere}.parquet`, 1)]);
       },
     });
     expect(result.attempts).toBe(3);
-    const { metadata } = await catalog.loadTable(id);
+    const { metadata } = await table.catalog.loadTable(id);
     expect(mainAncestry(metadata)[0]?.snapshotId).toBe(result.snapshot.snapshotId);
     // Every attempt wrote its manifest list under the one snapshot id; only the landed one is left.
-    const lists = (await catalog.io.list(`${catalog.tableLocation(id)}/metadata`)).filter((p) => p.includes(`snap-${result.snapshot.snapshotId}-`));
+    const lists = (await table.catalog.io.list(`${table.catalog.tableLocation(id)}/metadata`)).filter((p) => p.includes(`snap-${result.snapshot.snapshotId}-`));
     expect(lists).toEqual([expect.stringContaining(`snap-${result.snapshot.snapshotId}-3-`)]);
   });
 

@@ -1,23 +1,13 @@
-import { createTempDir, type TempDir } from '@coldtier/test-support';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CommitConflictError } from '../src/iceberg/catalog/catalog.js';
-import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import { currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
 import { listLiveDataFiles, mainAncestry } from '../src/iceberg/transaction/table-scan.js';
-import { fakeDataFile, noSleep, tradesSchema } from './iceberg-helpers.js';
+import { fakeDataFile, noSleep, useTradesTable } from './iceberg-helpers.js';
 
 describe('optimistic concurrency of fast appends', () => {
-  let dir: TempDir;
-  let catalog: FilesystemCatalog;
-  const id = { namespace: ['cold'], name: 'trades' };
-
-  beforeEach(async () => {
-    dir = await createTempDir();
-    catalog = new FilesystemCatalog({ warehouse: dir.path });
-    await catalog.createTable(id, { schema: tradesSchema, spec: { 'spec-id': 0, fields: [] } });
-  });
-  afterEach(() => dir.remove());
+  const table = useTradesTable();
+  const { id } = table;
 
   it('lands concurrent appends by reloading and re-applying, chaining the snapshots', async () => {
     const sleeps: number[] = [];
@@ -26,12 +16,12 @@ describe('optimistic concurrency of fast appends', () => {
       return Promise.resolve();
     };
     const results = await Promise.all(
-      [0, 1, 2, 3].map((i) => fastAppend(catalog, id, [fakeDataFile(`/data/f${i}.parquet`, 10 * (i + 1))], { sleep, retry: { retries: 10 } })),
+      [0, 1, 2, 3].map((i) => fastAppend(table.catalog, id, [fakeDataFile(`/data/f${i}.parquet`, 10 * (i + 1))], { sleep, retry: { retries: 10 } })),
     );
     expect(results.some((r) => r.attempts > 1)).toBe(true);
     expect(sleeps[0]).toBe(100);
 
-    const { metadata } = await catalog.loadTable(id);
+    const { metadata } = await table.catalog.loadTable(id);
     const chain = mainAncestry(metadata);
     expect(chain).toHaveLength(4);
     chain.forEach((s, i) => {
@@ -40,59 +30,59 @@ describe('optimistic concurrency of fast appends', () => {
     });
     expect(currentSnapshot(metadata)?.summary['total-records']).toBe('100');
     expect(currentSnapshot(metadata)?.summary['total-data-files']).toBe('4');
-    const live = await listLiveDataFiles(catalog.io, metadata);
+    const live = await listLiveDataFiles(table.catalog.io, metadata);
     expect(live.map((f) => f.dataFile.filePath).sort()).toEqual(['/data/f0.parquet', '/data/f1.parquet', '/data/f2.parquet', '/data/f3.parquet']);
     // Each file keeps the sequence number of the snapshot that added it.
     for (const f of live) {
       expect(f.sequenceNumber).toBe(BigInt(chain.find((s) => s.snapshotId === f.snapshotId)?.sequenceNumber ?? -1));
     }
     // Failed attempts leave no manifest lists behind: one per snapshot.
-    const lists = (await catalog.io.list(`${catalog.tableLocation(id)}/metadata`)).filter((p) => /\/snap-/.test(p));
+    const lists = (await table.catalog.io.list(`${table.catalog.tableLocation(id)}/metadata`)).filter((p) => /\/snap-/.test(p));
     expect(lists).toHaveLength(4);
   });
 
   it('rejects a commit whose requirements the latest metadata fails', async () => {
-    const base = await catalog.loadTable(id);
-    await fastAppend(catalog, id, [fakeDataFile('/data/a.parquet', 1)]);
+    const base = await table.catalog.loadTable(id);
+    await fastAppend(table.catalog, id, [fakeDataFile('/data/a.parquet', 1)]);
     await expect(
-      catalog.commitTable(id, [{ type: 'assert-ref-snapshot-id', ref: 'main', snapshotId: base.metadata.currentSnapshotId }], [
+      table.catalog.commitTable(id, [{ type: 'assert-ref-snapshot-id', ref: 'main', snapshotId: base.metadata.currentSnapshotId }], [
         { action: 'set-properties', updates: { a: 'b' } },
       ]),
     ).rejects.toBeInstanceOf(CommitConflictError);
-    expect((await catalog.loadTable(id)).metadata.properties['a']).toBeUndefined();
+    expect((await table.catalog.loadTable(id)).metadata.properties['a']).toBeUndefined();
   });
 
   it('gives up after the retry budget with a retryable CommitConflictError', async () => {
     let calls = 0;
-    const error = await fastAppend(catalog, id, [fakeDataFile('/data/a.parquet', 1)], {
+    const error = await fastAppend(table.catalog, id, [fakeDataFile('/data/a.parquet', 1)], {
       sleep: noSleep,
       retry: { retries: 2 },
       // Another writer lands between every load and commit.
       validate: async () => {
         calls++;
-        await fastAppend(catalog, id, [fakeDataFile(`/data/other${calls}.parquet`, 1)]);
+        await fastAppend(table.catalog, id, [fakeDataFile(`/data/other${calls}.parquet`, 1)]);
       },
     }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(CommitConflictError);
     expect((error as CommitConflictError).retryable).toBe(true);
     expect(calls).toBe(3);
-    const { metadata } = await catalog.loadTable(id);
-    expect((await listLiveDataFiles(catalog.io, metadata)).map((f) => f.dataFile.filePath)).not.toContain('/data/a.parquet');
+    const { metadata } = await table.catalog.loadTable(id);
+    expect((await listLiveDataFiles(table.catalog.io, metadata)).map((f) => f.dataFile.filePath)).not.toContain('/data/a.parquet');
   });
 
   it('lets validate refuse the commit against the fresh base', async () => {
-    await fastAppend(catalog, id, [fakeDataFile('/data/a.parquet', 1)], { snapshotProperties: { 'coldtier.watermark': 'w9' } });
+    await fastAppend(table.catalog, id, [fakeDataFile('/data/a.parquet', 1)], { snapshotProperties: { 'coldtier.watermark': 'w9' } });
     const refusal = new Error('watermark moved');
     await expect(
-      fastAppend(catalog, id, [fakeDataFile('/data/b.parquet', 1)], {
+      fastAppend(table.catalog, id, [fakeDataFile('/data/b.parquet', 1)], {
         validate: (base) => {
           if (currentSnapshot(base.metadata)?.summary['coldtier.watermark'] !== 'w1') throw refusal;
         },
       }),
     ).rejects.toBe(refusal);
-    const { metadata } = await catalog.loadTable(id);
+    const { metadata } = await table.catalog.loadTable(id);
     expect(mainAncestry(metadata)).toHaveLength(1);
-    const files = await catalog.io.list(`${catalog.tableLocation(id)}/metadata`);
+    const files = await table.catalog.io.list(`${table.catalog.tableLocation(id)}/metadata`);
     expect(files.filter((p) => p.endsWith('.avro'))).toHaveLength(2);
   });
 });

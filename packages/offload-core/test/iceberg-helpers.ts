@@ -1,3 +1,7 @@
+import { createTempDir, type TempDir } from '@coldtier/test-support';
+import { afterEach, beforeEach } from 'vitest';
+import type { CreateTableRequest, TableIdentifier } from '../src/iceberg/catalog/catalog.js';
+import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import type { DataFile } from '../src/iceberg/spec/data-file.js';
 import type { IcebergSchema } from '../src/iceberg/spec/types.js';
 
@@ -30,3 +34,27 @@ export function fakeDataFile(path: string, records: number, partition: DataFile[
 }
 
 export const noSleep = (): Promise<void> => Promise.resolve();
+
+/** A filesystem catalog in a temp dir of its own per test (see {@link useTradesTable}). */
+export interface TradesTableFixture {
+  readonly id: TableIdentifier;
+  readonly dir: TempDir;
+  readonly catalog: FilesystemCatalog;
+}
+
+/**
+ * Registers, in the calling `describe`, a fresh catalog per test with
+ * `cold.trades` created as `create` says (unpartitioned by default; `null`:
+ * the test creates it), and removes it after the test.
+ */
+export function useTradesTable(create: Omit<CreateTableRequest, 'schema'> | null = { spec: { 'spec-id': 0, fields: [] } }): TradesTableFixture {
+  // dir and catalog are set before each test, the only place they are read.
+  const fixture = { id: { namespace: ['cold'], name: 'trades' } } as unknown as { id: TableIdentifier; dir: TempDir; catalog: FilesystemCatalog };
+  beforeEach(async () => {
+    fixture.dir = await createTempDir();
+    fixture.catalog = new FilesystemCatalog({ warehouse: fixture.dir.path });
+    if (create) await fixture.catalog.createTable(fixture.id, { schema: tradesSchema, ...create });
+  });
+  afterEach(() => fixture.dir.remove());
+  return fixture;
+}

@@ -1,6 +1,4 @@
-import { createTempDir, type TempDir } from '@coldtier/test-support';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
+import { describe, expect, it } from 'vitest';
 import type { ManifestFile } from '../src/iceberg/spec/manifest-list.js';
 import { bindPartitionSpec } from '../src/iceberg/spec/partition.js';
 import { currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
@@ -9,46 +7,38 @@ import { expireSnapshots } from '../src/iceberg/transaction/expire-snapshots.js'
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
 import { mayContain, rewriteFiles, RewriteValidationError } from '../src/iceberg/transaction/rewrite-files.js';
 import { listLiveDataFiles, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
-import { fakeDataFile, noSleep, tradesSchema } from './iceberg-helpers.js';
+import { fakeDataFile, noSleep, tradesSchema, useTradesTable } from './iceberg-helpers.js';
 
 const spec = { 'spec-id': 0, fields: [{ 'source-id': 2, 'field-id': 1000, name: 'symbol', transform: 'identity' }] };
 
 describe('a replace snapshot (rewriteFiles)', () => {
-  let dir: TempDir;
-  let catalog: FilesystemCatalog;
-  const id = { namespace: ['cold'], name: 'trades' };
-
-  beforeEach(async () => {
-    dir = await createTempDir();
-    catalog = new FilesystemCatalog({ warehouse: dir.path });
-    await catalog.createTable(id, { schema: tradesSchema, spec, properties: { 'commit.manifest-merge.enabled': 'false' } });
-  });
-  afterEach(() => dir.remove());
+  const table = useTradesTable({ spec, properties: { 'commit.manifest-merge.enabled': 'false' } });
+  const { id } = table;
 
   it('carries manifests without a replaced file over untouched and marks the replaced entries DELETED', async () => {
     const btc = [fakeDataFile('/data/b1.parquet', 1, ['BTC']), fakeDataFile('/data/b2.parquet', 2, ['BTC'])];
-    for (const f of btc) await fastAppend(catalog, id, [f]);
-    await fastAppend(catalog, id, [fakeDataFile('/data/e1.parquet', 5, ['ETH'])]);
-    const start = currentSnapshot((await catalog.loadTable(id)).metadata)!;
-    const ethManifest = (await readSnapshotManifests(catalog.io, start)).find((m) => m.addedRowsCount === 5n)!;
+    for (const f of btc) await fastAppend(table.catalog, id, [f]);
+    await fastAppend(table.catalog, id, [fakeDataFile('/data/e1.parquet', 5, ['ETH'])]);
+    const start = currentSnapshot((await table.catalog.loadTable(id)).metadata)!;
+    const ethManifest = (await readSnapshotManifests(table.catalog.io, start)).find((m) => m.addedRowsCount === 5n)!;
 
-    const { snapshot } = await rewriteFiles(catalog, id, btc, [fakeDataFile('/data/b.parquet', 3, ['BTC'])], { startSnapshotId: start.snapshotId, specId: 0 });
-    const manifests = await readSnapshotManifests(catalog.io, snapshot);
+    const { snapshot } = await rewriteFiles(table.catalog, id, btc, [fakeDataFile('/data/b.parquet', 3, ['BTC'])], { startSnapshotId: start.snapshotId, specId: 0 });
+    const manifests = await readSnapshotManifests(table.catalog.io, snapshot);
     // The ETH manifest is carried over untouched; the two BTC ones are rewritten with DELETED entries.
     expect(manifests.map((m) => m.manifestPath)).toContain(ethManifest.manifestPath);
     expect(manifests.reduce((n, m) => n + m.deletedFilesCount, 0)).toBe(2);
-    const { metadata } = await catalog.loadTable(id);
-    expect((await listLiveDataFiles(catalog.io, metadata)).map((f) => f.dataFile.filePath).sort()).toEqual(['/data/b.parquet', '/data/e1.parquet']);
+    const { metadata } = await table.catalog.loadTable(id);
+    expect((await listLiveDataFiles(table.catalog.io, metadata)).map((f) => f.dataFile.filePath).sort()).toEqual(['/data/b.parquet', '/data/e1.parquet']);
     expect(snapshot.summary).toMatchObject({ operation: 'replace', 'deleted-data-files': '2', 'added-data-files': '1', 'total-records': '8' });
   });
 
   it('fails, unretried, when the start snapshot was expired', async () => {
     const a = fakeDataFile('/data/a.parquet', 1, ['BTC']);
-    await fastAppend(catalog, id, [a]);
-    const start = currentSnapshot((await catalog.loadTable(id)).metadata)!.snapshotId;
-    await fastAppend(catalog, id, [fakeDataFile('/data/c.parquet', 1, ['BTC'])]);
-    await expireSnapshots(catalog, id, { olderThanMs: Date.now() + 60_000, retainLast: 1 });
-    const error = await rewriteFiles(catalog, id, [a], [fakeDataFile('/data/z.parquet', 1, ['BTC'])], { startSnapshotId: start, specId: 0, sleep: noSleep }).catch((e: unknown) => e);
+    await fastAppend(table.catalog, id, [a]);
+    const start = currentSnapshot((await table.catalog.loadTable(id)).metadata)!.snapshotId;
+    await fastAppend(table.catalog, id, [fakeDataFile('/data/c.parquet', 1, ['BTC'])]);
+    await expireSnapshots(table.catalog, id, { olderThanMs: Date.now() + 60_000, retainLast: 1 });
+    const error = await rewriteFiles(table.catalog, id, [a], [fakeDataFile('/data/z.parquet', 1, ['BTC'])], { startSnapshotId: start, specId: 0, sleep: noSleep }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(RewriteValidationError);
     expect((error as Error).message).toMatch(/start snapshot .* no longer exists/);
   });
