@@ -61,6 +61,15 @@ describe('config: object storage and the REST catalog', () => {
     expect(malformed.join()).not.toContain('no-colon-secret');
   });
 
+  it('takes how ClickHouse reaches the store: a named collection on its server and, optionally, its own endpoint', () => {
+    const clickhouse = { namedCollection: 'lake_creds', endpoint: 'http://minio.internal:9000' };
+    const config = parseConfig({ runner: { kind: 'embedded', warehouse: 's3://lake/w' }, storage: { s3: { ...s3, clickhouse } }, tables: [table] });
+    expect(config.storage.s3?.clickhouse).toEqual(clickhouse);
+    expect(issuesOf({ storage: { s3: { ...s3, clickhouse: { namedCollection: "x'; DROP" } } }, tables: [table] })[0]).toMatch(/^storage\.s3\.clickhouse\.namedCollection: invalid identifier/);
+    expect(issuesOf({ storage: { s3: { ...s3, clickhouse: { namedCollection: 'c', endpoint: 'minio:9000' } } }, tables: [table] })[0]).toMatch(/^storage\.s3\.clickhouse\.endpoint: expected the S3 endpoint URL as the ClickHouse server reaches it/);
+    expect(issuesOf({ storage: { s3: { ...s3, clickhouse: { namedCollection: 'c', secretAccessKey: 'k' } } }, tables: [table] })[0]).toMatch(/^storage\.s3\.clickhouse: .*secretAccessKey/);
+  });
+
   it('keeps local warehouses and the filesystem catalog as they were', () => {
     const config = parseConfig({ tables: [table] });
     expect(config.runner).toMatchObject({ kind: 'embedded', warehouse: './warehouse', catalog: 'filesystem' });

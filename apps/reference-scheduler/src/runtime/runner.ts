@@ -116,6 +116,7 @@ function s3Options(s3: S3StorageConfig): S3StorageOptions {
     requestTimeoutMs: s3.requestTimeoutSeconds * 1000,
     conditionalWrites: s3.conditionalWrites,
     ...(s3.stagingDir ? { stagingDir: resolve(s3.stagingDir) } : {}),
+    ...(s3.clickhouse ? { clickhouse: { namedCollection: s3.clickhouse.namedCollection, ...(s3.clickhouse.endpoint ? { endpoint: s3.clickhouse.endpoint } : {}) } } : {}),
   };
 }
 

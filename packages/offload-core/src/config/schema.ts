@@ -170,6 +170,18 @@ const s3StorageSchema = z.strictObject({
   conditionalWrites: z.boolean().default(true),
   /** Local directory data files are staged in before upload; default the OS temp dir. */
   stagingDir: z.string().min(1).optional(),
+  /**
+   * How the ClickHouse server reaches the store (server-side export, reads
+   * of the cold tier): a named collection on that server holds the
+   * credentials, so Coldtier never sends ClickHouse a secret.
+   */
+  clickhouse: z
+    .strictObject({
+      namedCollection: identifier,
+      /** The endpoint as the ClickHouse server reaches it; default `endpoint`. */
+      endpoint: httpUrl('the S3 endpoint URL as the ClickHouse server reaches it').optional(),
+    })
+    .optional(),
 });
 
 const storageSchema = z.strictObject({ s3: s3StorageSchema.optional() }).prefault({});

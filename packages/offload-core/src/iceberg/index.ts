@@ -85,6 +85,8 @@ export { LocalFileIO, fileUri, localPath } from './io/local.js';
 export { S3FileIO, StorageError, parseS3Location, s3ClientConfig } from './io/s3.js';
 export type { S3StorageOptions } from './io/s3.js';
 export { fileIOFor } from './io/for-location.js';
+export { INLINE_SQL_VALUES, clickHouseIcebergTable, clickHouseObjectUrl, clickHouseParquetFile } from './io/clickhouse-files.js';
+export type { ClickHouseS3Access, IcebergTableOptions, ParquetFileOptions, SqlValues } from './io/clickhouse-files.js';
 export type { StorageOptions } from './io/for-location.js';
 
 export { CommitConflictError, CommitStateUnknownError, TableAlreadyExistsError, formatIdentifier } from './catalog/catalog.js';

@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import type * as S3SdkModule from '@aws-sdk/client-s3';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { OffloadError } from '../../errors.js';
+import type { ClickHouseS3Access } from './clickhouse-files.js';
 import { FileAlreadyExistsError, type FileInfo, type FileIO, type StagedFile } from './file-io.js';
 
 /** How to reach an S3-compatible store. Credentials are never part of it: see {@link S3FileIO}. */
@@ -33,6 +34,8 @@ export interface S3StorageOptions {
   readonly conditionalWrites?: boolean;
   /** Local directory data files are staged in before upload. Default the OS temp dir. */
   readonly stagingDir?: string;
+  /** How the ClickHouse server reaches this store; absent, ClickHouse cannot read or write its objects. */
+  readonly clickhouse?: ClickHouseS3Access;
 }
 
 /** A storage failure that is not the caller's logic: network, throttling that outlasted the retries, permissions. */
