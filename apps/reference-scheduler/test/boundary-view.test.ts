@@ -102,7 +102,7 @@ async function offloadWhileSampling(client: ClickHouseClient, exportMode: 'serve
     lateDataBufferMinutes: config.lateDataBufferMinutes,
     leaseOwner: 'test',
   });
-  const views = new BoundaryViews({ client, catalog, pathBase: temp.path });
+  const views = new BoundaryViews({ client, catalog, pathBase: temp.path, storage: {} });
   // Created before the first commit: every row is hot; the upkeep moves the boundary after each commit.
   await views.apply(table);
   const warnings: string[] = [];

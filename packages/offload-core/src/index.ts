@@ -95,7 +95,6 @@ export {
   ttlGuardDecision,
   boundaryViewName,
   boundaryViewSql,
-  icebergTableFunction,
   BoundaryViews,
 } from './boundary/index.js';
 export type {

@@ -27,6 +27,7 @@ import type {
   S3StorageConfig,
   S3StorageOptions,
   SparkRunnerConfig,
+  StorageOptions,
 } from '@coldtier/offload-core';
 import type { AppPool } from './pg.js';
 
@@ -88,8 +89,7 @@ export type CatalogSettings = Pick<OffloadConfig, 'storage' | 'restCatalogSecret
 export function createCatalog(runner: CatalogConfig, pool: AppPool | undefined, settings: CatalogSettings): Catalog {
   const objectStore = isObjectStoreLocation(runner.warehouse);
   const warehouse = objectStore ? runner.warehouse : resolve(runner.warehouse);
-  const s3 = settings.storage.s3;
-  const io = fileIOFor(warehouse, s3 ? { s3: s3Options(s3) } : {});
+  const io = fileIOFor(warehouse, storageOptions(settings));
   const catalog = runner.catalog;
   if (typeof catalog === 'object') {
     return new RestCatalog({
@@ -103,6 +103,12 @@ export function createCatalog(runner: CatalogConfig, pool: AppPool | undefined, 
   if (catalog === 'filesystem') return new FilesystemCatalog({ warehouse, io });
   if (!pool) throw new OffloadError('config', 'runner.catalog "sql" needs the watermark store database (watermarkStore.urlEnv)');
   return new SqlCatalog({ name: runner.catalogName, pool, io, warehouse });
+}
+
+/** The storage settings of `storage.*`, as the FileIOs and ClickHouse's table functions take them. */
+export function storageOptions(settings: Pick<OffloadConfig, 'storage'>): StorageOptions {
+  const s3 = settings.storage.s3;
+  return s3 ? { s3: s3Options(s3) } : {};
 }
 
 function s3Options(s3: S3StorageConfig): S3StorageOptions {
