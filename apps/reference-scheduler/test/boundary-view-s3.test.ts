@@ -115,18 +115,26 @@ async function catalogMetadataLocation(): Promise<string> {
 }
 
 /** The committed watermark, from the store: the rows at or before it are in Iceberg. */
-async function committedWatermark(): Promise<{ micros: string; sequence: string }> {
+async function committedWatermark(table = TABLE): Promise<{ micros: string; sequence: string }> {
   const pool = openTestPool({ connectionString: db.url, max: 1 });
   try {
     const { rows } = await pool.query<{ micros: string; sequence: string }>(
       `SELECT (extract(epoch FROM last_offload_timestamp) * 1000000)::bigint::text AS micros, last_offload_max_sequence::text AS sequence
        FROM ${DEFAULT_WATERMARK_SCHEMA}.offload_watermarks WHERE table_name = $1`,
-      [TABLE],
+      [table],
     );
     return rows[0]!;
   } finally {
     await pool.end();
   }
+}
+
+/** Drops the offloaded rows from the hot table, as a TTL would. */
+async function deleteOffloaded(table = TABLE): Promise<void> {
+  const wm = await committedWatermark(table);
+  await source.command({
+    query: `ALTER TABLE k2.${table} DELETE WHERE (toUnixTimestamp64Micro(exchange_timestamp), sequence_number) <= (${wm.micros}, ${wm.sequence}) SETTINGS mutations_sync = 1`,
+  });
 }
 
 describe('the view over both tiers on S3 + the REST catalog, ClickHouse over HTTP', () => {
@@ -137,7 +145,7 @@ describe('the view over both tiers on S3 + the REST catalog, ClickHouse over HTT
     expect(applied.stdout).toBe(`created view ${VIEW}\n`);
 
     // --verbose: the daemon logs each move of the view's boundary (ClickHouse hides a view's SETTINGS in its definition).
-    const daemon = startDaemon(['--config', config, '--interval-seconds', '6', '--port', '0', '--log-format', 'json', '--verbose'], { env, cwd: dir.path });
+    const daemon = startDaemon(['--config', config, '--interval-seconds', '10', '--port', '0', '--log-format', 'json', '--verbose'], { env, cwd: dir.path });
     const moves = () => daemon.output().match(/moved to the new boundary/g)?.length ?? 0;
     let samples = 0;
     const started = Date.now();
@@ -150,6 +158,8 @@ describe('the view over both tiers on S3 + the REST catalog, ClickHouse over HTT
         const hot = await totals(`k2.${TABLE} FINAL`);
         expect(view, `sample ${samples}`).toEqual(hot);
         samples++;
+        // Leaves the shared server room for the daemon's cycles.
+        await new Promise((r) => setTimeout(r, 100));
       }
       await waitFor('the last batch offloaded', async () => ((await committedWatermark()).sequence === String(nextSequence - 1n) ? true : undefined), daemon);
     } finally {
@@ -166,10 +176,7 @@ describe('the view over both tiers on S3 + the REST catalog, ClickHouse over HTT
 
     // The offloaded rows really come from S3: drop them from the hot table (as a TTL would) and the view still has them.
     const before = await totals(`k2.${TABLE} FINAL`);
-    const wm = await committedWatermark();
-    await source.command({
-      query: `ALTER TABLE k2.${TABLE} DELETE WHERE (toUnixTimestamp64Micro(exchange_timestamp), sequence_number) <= (${wm.micros}, ${wm.sequence}) SETTINGS mutations_sync = 1`,
-    });
+    await deleteOffloaded();
     const hot = await totals(`k2.${TABLE} FINAL`);
     expect(Number(hot.n)).toBeLessThan(Number(before.n) / 2);
     expect(await totals(VIEW)).toEqual(before);
@@ -220,5 +227,32 @@ describe('the view over both tiers on S3 + the REST catalog, ClickHouse over HTT
     }
     const after = await source.query({ query: `SELECT create_table_query AS q FROM system.tables WHERE database = 'k2' AND name = '${TABLE}_all'`, format: 'JSONEachRow' });
     expect(await after.json()).toEqual(await before.json());
+  });
+
+  it('on the SQL catalog with its warehouse on S3 as well', { timeout: 120_000 }, async () => {
+    const table = 'bronze_trades_kraken';
+    await source.command({ query: bronzeTableDdl('k2', table, { ttlDays: null }) });
+    await insertTrades(source, 'k2', table, { exchange: 'kraken', firstSequence: 1n, count: 300, from: new Date(Date.now() - 3 * 3_600_000), to: new Date(Date.now() - 2 * 3_600_000) });
+    const sql = join(dir.path, 'sql-catalog.yaml');
+    await writeFile(
+      sql,
+      configText(`, clickhouse: { namedCollection: ${COLLECTION} }`)
+        .replace(/^ {2}warehouse: .*\n {2}catalog: .*$/m, '  warehouse: s3://warehouse/sql-catalog\n  catalog: sql')
+        .replace(/^ {2}- \{ source: .*$/m, `  - { source: k2.${table}, target: cold.${table}, layer: bronze, timestampColumn: exchange_timestamp, sequenceColumn: sequence_number, final: true }`),
+    );
+    const run = await coldtier(['run', '--once', '--config', sql], { env });
+    expect(run.code, run.stderr).toBe(0);
+    const applied = await coldtier(['view', '--config', sql, '--table', table, '--apply'], { env });
+    expect(applied.code, applied.stderr).toBe(0);
+    const view = `k2.${table}_all`;
+    const printed = await coldtier(['view', '--config', sql, '--table', table], { env });
+    expect(printed.stdout).toContain(` FROM icebergS3(\`${COLLECTION}\`, url = '${s3.endpoint}/warehouse/sql-catalog/cold/${table}/', SETTINGS iceberg_metadata_file_path = 'metadata/`);
+
+    const before = await totals(`k2.${table} FINAL`);
+    expect(before.n).toBe('300');
+    expect(await totals(view)).toEqual(before);
+    await deleteOffloaded(table);
+    expect((await totals(`k2.${table} FINAL`)).n).toBe('0');
+    expect(await totals(view)).toEqual(before);
   });
 });
