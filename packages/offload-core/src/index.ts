@@ -259,6 +259,7 @@ export type {
   TableIdentifier,
   FileIO,
   StagedFile,
+  StagedObject,
   S3StorageOptions,
   StorageOptions,
   ClickHouseS3Access,
