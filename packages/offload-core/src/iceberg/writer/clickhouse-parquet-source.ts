@@ -112,19 +112,35 @@ export class ClickHouseParquetSource {
     let maxCursor: Cursor | undefined;
     let fileNumber = 0;
     let rowsPerFile = this.options.initialRowsPerFile ?? DEFAULT_INITIAL_ROWS_PER_FILE;
-    for (const partition of partitions) {
-      for (let step = 0; step < QUANTILE_STEPS; ) {
-        request.signal?.throwIfAborted();
-        const next = nextStep(partition, step, rowsPerFile);
-        const range = stepRange(partition, step, next);
-        // Equal quantiles (many rows on one timestamp) leave nothing between them.
-        const empty = range.afterMicros !== undefined && range.untilMicros !== undefined && range.untilMicros <= range.afterMicros;
-        const file = empty ? undefined : await this.exportFile(plan, partition, range, fileNumber++);
-        if (file) dataFiles.push(file);
-        rowsPerFile = this.rowsPerFile(dataFiles) ?? rowsPerFile;
-        step = next;
+    // A file is published (uploaded, or copied inside the store) while the next one is written; one publish
+    // in flight, so at most two files are staged at once and upload memory stays that of one upload.
+    let publishing: Promise<void> = Promise.resolve();
+    try {
+      for (const partition of partitions) {
+        for (let step = 0; step < QUANTILE_STEPS; ) {
+          request.signal?.throwIfAborted();
+          const next = nextStep(partition, step, rowsPerFile);
+          const range = stepRange(partition, step, next);
+          // Equal quantiles (many rows on one timestamp) leave nothing between them.
+          const empty = range.afterMicros !== undefined && range.untilMicros !== undefined && range.untilMicros <= range.afterMicros;
+          const file = empty ? undefined : await this.exportFile(plan, partition, range, fileNumber++);
+          if (file) {
+            await publishing;
+            publishing = file.publish();
+            // Handled here so a failure while the next file is written is not an unhandled rejection; awaited below.
+            publishing.catch(() => undefined);
+            dataFiles.push(file.dataFile);
+          }
+          rowsPerFile = this.rowsPerFile(dataFiles) ?? rowsPerFile;
+          step = next;
+        }
+        if (!maxCursor || compareCursors(partition.last, maxCursor) > 0) maxCursor = partition.last;
       }
-      if (!maxCursor || compareCursors(partition.last, maxCursor) > 0) maxCursor = partition.last;
+      await publishing;
+    } catch (error) {
+      // The run fails either way; let a publish in flight end before its staged file is left behind.
+      await publishing.catch(() => undefined);
+      throw error;
     }
     const rowCount = dataFiles.reduce((n, f) => n + f.recordCount, 0n);
     const bytes = dataFiles.reduce((n, f) => n + f.fileSizeInBytes, 0n);
@@ -158,8 +174,8 @@ export class ClickHouseParquetSource {
     return new ParquetWriteError(plan.request.table.name, message, { cause, retryable: true });
   }
 
-  /** Writes the partition's rows in `range`; undefined when there are none. */
-  private async exportFile(plan: WindowPlan, partition: WindowPartition, range: FileRange, n: number): Promise<DataFile | undefined> {
+  /** Writes the partition's rows in `range`, to be published at its location; undefined when there are none. */
+  private async exportFile(plan: WindowPlan, partition: WindowPartition, range: FileRange, n: number): Promise<ExportedFile | undefined> {
     const { request } = plan;
     const dir = [request.tableLocation.replace(/\/+$/, ''), 'data', ...(partition.path ? [partition.path] : [])].join('/');
     const location = `${dir}/${request.runId}-${String(n).padStart(5, '0')}.parquet`;
@@ -174,12 +190,24 @@ export class ClickHouseParquetSource {
     ].join(' AND ');
     // The inner query filters on the source columns; the outer casts, so aliases never shadow them.
     const select = `SELECT ${plan.castColumns} FROM (SELECT ${plan.sourceColumns} FROM ${plan.from} WHERE ${where})`;
-    const rewritten = this.options.exportMode === 'server-side' ? await this.writeServerSide(plan, select, params, location) : await this.writeStreamed(plan, select, params, location);
-    return rewritten && parquetDataFile(location, partition.values, rewritten);
+    const written = this.options.exportMode === 'server-side' ? await this.writeServerSide(plan, select, params, location) : await this.writeStreamed(plan, select, params, location);
+    return written && { dataFile: parquetDataFile(location, partition.values, written.rewritten), publish: written.publish };
+  }
+
+  /** Publishing a written file: on failure the staged file is removed and the error wrapped for the table. */
+  private publisher(plan: WindowPlan, location: string, publish: () => Promise<void>, discard: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      try {
+        await publish();
+      } catch (cause) {
+        await discard().catch(() => undefined);
+        throw this.wrap(plan, `publishing ${location} failed`, cause);
+      }
+    };
   }
 
   /** ClickHouse sends the Parquet; it is staged locally, its footer rewritten there, then published (uploaded). */
-  private async writeStreamed(plan: WindowPlan, select: string, params: QueryParams, location: string): Promise<RewrittenParquet | undefined> {
+  private async writeStreamed(plan: WindowPlan, select: string, params: QueryParams, location: string): Promise<WrittenFile | undefined> {
     const { request } = plan;
     // The footer is rewritten on the staged local file, so no object is ever downloaded again to fix it.
     const staged = await (request.io ?? defaultIO).stage(location);
@@ -191,8 +219,7 @@ export class ClickHouseParquetSource {
         await staged.discard();
         return undefined;
       }
-      await staged.publish();
-      return rewritten;
+      return { rewritten, publish: this.publisher(plan, location, () => staged.publish(), () => staged.discard()) };
     } catch (cause) {
       // Before the staged file is removed: it is what filled the disk.
       const full = await diskFull(request.table.name, dirname(staged.path), cause);
@@ -202,7 +229,7 @@ export class ClickHouseParquetSource {
   }
 
   /** ClickHouse writes the Parquet beside `location` itself; only the footer is read and replaced. */
-  private async writeServerSide(plan: WindowPlan, select: string, params: QueryParams, location: string): Promise<RewrittenParquet | undefined> {
+  private async writeServerSide(plan: WindowPlan, select: string, params: QueryParams, location: string): Promise<WrittenFile | undefined> {
     const { request } = plan;
     const io = request.io ?? defaultIO;
     if (!io.stageObject) throw new OffloadError('config', `the server-side export cannot write ${location}: its storage takes no objects written by ClickHouse`, { table: request.table.name });
@@ -215,8 +242,7 @@ export class ClickHouseParquetSource {
         await staged.discard();
         return undefined;
       }
-      await staged.publishWithTail(keepBytes, tail);
-      return rewritten;
+      return { rewritten, publish: this.publisher(plan, location, () => staged.publishWithTail(keepBytes, tail), () => staged.discard()) };
     } catch (cause) {
       // A local file ClickHouse wrote may have filled the disk; on object storage statfs fails and this finds nothing.
       const full = await diskFull(request.table.name, dirname(staged.location), cause);
@@ -233,6 +259,17 @@ export class ClickHouseParquetSource {
       ...(signal ? { abort_signal: signal } : {}),
     };
   }
+}
+
+/** A data file written and staged, with its footer's field ids and metrics, not yet at its location. */
+interface WrittenFile {
+  readonly rewritten: RewrittenParquet;
+  readonly publish: () => Promise<void>;
+}
+
+interface ExportedFile {
+  readonly dataFile: DataFile;
+  readonly publish: () => Promise<void>;
 }
 
 /** Free bytes below which a failed write is taken for a full disk. */
