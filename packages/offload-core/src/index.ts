@@ -258,6 +258,7 @@ export type {
   TableIdentifier,
   FileIO,
   StagedFile,
+  StagedObject,
   S3StorageOptions,
   StorageOptions,
   ClickHouseS3Access,

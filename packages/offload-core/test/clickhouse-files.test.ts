@@ -117,6 +117,21 @@ describe('a real round trip: ClickHouse over HTTP writes and reads Parquet on an
     expect((await inline.json<{ rows: unknown }>()).map((r) => Number(r.rows))).toEqual([1000]);
   });
 
+  it('icebergS3 reads an Iceberg table on the store, at its newest metadata or pinned to an earlier one', { timeout: 120_000 }, async () => {
+    const storage = { s3: { endpoint: store.endpoint, region: store.region, pathStyle: true, clickhouse: { namedCollection: 'lake_creds' } } };
+    // ClickHouse's own Iceberg writer makes a table to read: v1 is the empty table, v2 has the rows.
+    const settings = { allow_experimental_insert_into_iceberg: 1 };
+    await client.command({ query: `CREATE TABLE ice (n UInt64) ENGINE = IcebergS3(lake_creds, url = '${store.endpoint}/lake/w/ns/ice/')`, clickhouse_settings: settings });
+    await client.command({ query: 'INSERT INTO ice SELECT number FROM numbers(10)', clickhouse_settings: settings });
+    const sum = async (options: { metadataLocation?: string }) => {
+      const params = new QueryParams();
+      const result = await client.query({ query: `SELECT sum(n) AS total FROM ${clickHouseIcebergTable('s3://lake/w/ns/ice', storage, params, options)}`, query_params: params.values, format: 'JSONEachRow' });
+      return (await result.json<{ total: unknown }>()).map((r) => Number(r.total));
+    };
+    expect(await sum({})).toEqual([45]);
+    expect(await sum({ metadataLocation: 's3://lake/w/ns/ice/metadata/v1.metadata.json' })).toEqual([0]);
+  });
+
   it('writes and reads a local file through file() at an absolute path', { timeout: 60_000 }, async () => {
     const location = join(dir.path, "it's local.parquet");
     const write = new QueryParams();

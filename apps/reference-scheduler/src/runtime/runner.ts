@@ -21,6 +21,7 @@ import type {
   Logger,
   IcebergCatalogSettings,
   OffloadConfig,
+  ParquetExportMode,
   RestAuth,
   RestCatalogConfig,
   RestCatalogSecret,
@@ -68,12 +69,22 @@ function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boole
     clickhouse,
     catalog,
     targetFileSizeBytes: runner.targetFileSizeBytes,
-    // An in-process ClickHouse writes the Parquet files itself; a server's rows stream through us.
-    exportMode: inProcessClickHouse ? ('server-file' as const) : ('stream' as const),
+    exportMode: runner.exportMode ?? defaultExportMode(runner, inProcessClickHouse, settings),
+    storage: storageOptions(settings),
     logger: deps.logger,
   };
   if (!(catalog instanceof SqlCatalog) || !deps.pool) return new EmbeddedIcebergRunner(common);
   return new EmbeddedIcebergRunner({ ...common, sharedTransaction: { store: new PostgresWatermarkStore({ pool: deps.pool }) } });
+}
+
+/**
+ * An in-process ClickHouse writes the Parquet files itself wherever it
+ * reaches the warehouse (a local one, or S3 through a named collection);
+ * otherwise, and for a server, the rows stream through Coldtier.
+ */
+function defaultExportMode(runner: EmbeddedRunnerConfig, inProcessClickHouse: boolean, settings: CatalogSettings): ParquetExportMode {
+  const reachable = !isObjectStoreLocation(runner.warehouse) || settings.storage.s3?.clickhouse !== undefined;
+  return inProcessClickHouse && reachable ? 'server-side' : 'stream';
 }
 
 /** The catalog keys both runner kinds share. */

@@ -233,6 +233,13 @@ const sparkRunnerSchema = z.strictObject({
 const embeddedRunnerSchema = z.strictObject({
   kind: z.literal('embedded'),
   ...catalogFields,
+  /**
+   * How data files reach the warehouse: `stream` (rows come through
+   * Coldtier) or `server-side` (ClickHouse writes them; on S3 through
+   * `storage.s3.clickhouse`). Default: `server-side` for the embedded
+   * engine, `stream` for a ClickHouse server.
+   */
+  exportMode: z.enum(['stream', 'server-side'], { error: (issue) => `unknown export mode ${JSON.stringify(issue.input)}: expected "stream" or "server-side"` }).optional(),
   targetFileSizeBytes: z.number().int().positive().max(16 * 1024 ** 3).default(128 * 1024 * 1024),
 });
 
@@ -295,6 +302,13 @@ export const configSchema = z
     if (runner.kind === 'embedded' && isObjectStoreLocation(runner.warehouse)) {
       if (!config.storage.s3) {
         ctx.addIssue({ code: 'custom', path: ['storage', 's3'], message: `required when runner.warehouse is ${JSON.stringify(runner.warehouse)}: give at least the region` });
+      }
+      if (runner.exportMode === 'server-side' && config.storage.s3 && !config.storage.s3.clickhouse) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['runner', 'exportMode'],
+          message: `"server-side" on ${JSON.stringify(runner.warehouse)} needs storage.s3.clickhouse.namedCollection: the named collection with the store's credentials on the ClickHouse server`,
+        });
       }
       if (runner.catalog === 'filesystem' && config.storage.s3?.conditionalWrites === false) {
         ctx.addIssue({
