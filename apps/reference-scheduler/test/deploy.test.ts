@@ -1,13 +1,14 @@
 import { execFile, spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { readdir, readFile, writeFile } from 'node:fs/promises';
+import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
-import { createTempDir, createTestDatabase, type TempDir, type TestDatabase } from '@coldtier/test-support';
+import { bronzeTableDdl, insertTrades } from '@coldtier/offload-core';
+import { createTempDir, createTestDatabase, startClickHouseServer, type ClickHouseTestServer, type TempDir, type TestDatabase } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
-import { assertBuilt, coldtier } from './cli-helpers.js';
+import { assertBuilt, coldtier, type CliResult } from './cli-helpers.js';
 
 const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const UNIT = join(ROOT, 'apps', 'reference-scheduler', 'deploy', 'iceberg-offload-scheduler.service');
@@ -15,6 +16,7 @@ const KUBERNETES = join(ROOT, 'deploy', 'kubernetes');
 const KUBERNETES_VALIDATE = join(ROOT, '.venv-deploy', 'bin', 'kubernetes-validate');
 /** Where the image and the systemd unit expect the production install. */
 const INSTALL_DIR = '/opt/coldtier';
+const INSTALL_LIMIT_BYTES = 80 * 1024 * 1024;
 
 interface Run {
   readonly code: number;
@@ -138,7 +140,17 @@ describe('Kubernetes manifests', () => {
   });
 });
 
-describe('container image', () => {
+/** Bytes of every file under `path`, as `du` counts content (links not followed). */
+async function sizeOf(path: string): Promise<number> {
+  let total = 0;
+  for (const entry of await readdir(path, { recursive: true, withFileTypes: true })) {
+    if (entry.isFile()) total += (await stat(join(entry.parentPath, entry.name))).size;
+  }
+  return total;
+}
+
+// One production install (`pnpm deploy`, about a minute) serves the image's checks and the install's own.
+describe('container image and production install (pnpm deploy --prod --no-optional)', () => {
   let dir: TempDir;
   let db: TestDatabase;
   let install: string;
@@ -162,6 +174,9 @@ describe('container image', () => {
   /** The image's ENTRYPOINT, with the install where this test put it. */
   const image = (args: readonly string[], env: NodeJS.ProcessEnv = {}) =>
     run(process.execPath, [entrypoint![1]!.replace(INSTALL_DIR, install), ...args], { cwd: dir.path, env });
+  /** The installed CLI through the test helper (separate stdout and stderr). */
+  const installed = (args: readonly string[], env: NodeJS.ProcessEnv = {}): Promise<CliResult> =>
+    coldtier(args, { cli: join(install, 'dist', 'cli.js'), cwd: dir.path, env });
 
   it('holds production dependencies only: no chdb, no PGlite, no test tooling', async () => {
     const store = await readdir(join(install, 'node_modules', '.pnpm'));
@@ -171,10 +186,58 @@ describe('container image', () => {
     expect(existsSync(join(install, 'dist', 'cli.js'))).toBe(true);
   });
 
+  it(`is at most ${INSTALL_LIMIT_BYTES / 1024 / 1024} MB and holds none of the embedded demo's engines`, async () => {
+    expect(await sizeOf(install)).toBeLessThanOrEqual(INSTALL_LIMIT_BYTES);
+    const packages = await readdir(join(install, 'node_modules', '.pnpm'));
+    expect(packages.filter((p) => /chdb|pglite/.test(p))).toEqual([]);
+  });
+
   it('says plainly that the embedded setup is not in the image', async () => {
     const result = await image(['status', '--state-dir', join(dir.path, 'state')]);
     expect(result.code).toBe(2);
     expect(result.output.trim()).toMatch(/^coldtier status: the embedded setup needs the optional package @electric-sql\/pglite, which is not installed/);
+  });
+
+  it('refuses the embedded setup with one line naming the missing package', async () => {
+    const result = await installed(['run', '--once', '--state-dir', join(dir.path, 'state')]);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim().split('\n')).toHaveLength(1);
+    expect(result.stderr).toMatch(/the embedded setup needs the optional package (chdb|@electric-sql\/pglite), which is not installed/);
+  });
+
+  describe('against a ClickHouse server and PostgreSQL', () => {
+    let server: ClickHouseTestServer;
+    let cycleDb: TestDatabase;
+    beforeAll(async () => {
+      [server, cycleDb] = await Promise.all([startClickHouseServer({ password: 'pw' }), createTestDatabase()]);
+      const client = server.client();
+      await client.command({ query: 'CREATE DATABASE k2' });
+      await client.command({ query: bronzeTableDdl('k2', 'bronze_trades_binance', { ttlDays: null }) });
+      const hourAgo = Date.now() - 3_600_000;
+      await insertTrades(client, 'k2', 'bronze_trades_binance', { exchange: 'binance', firstSequence: 1n, count: 500, from: new Date(hourAgo - 3_600_000), to: new Date(hourAgo) });
+    });
+    afterAll(async () => {
+      await server?.stop();
+      await cycleDb?.drop();
+    });
+
+    it('runs a cycle without chdb', { timeout: 120_000 }, async () => {
+      const config = join(dir.path, 'cycle.yaml');
+      await writeFile(
+        config,
+        `clickhouse: { url: ${JSON.stringify(server.url)} }
+runner: { kind: embedded, warehouse: ${JSON.stringify(join(dir.path, 'cycle-warehouse'))} }
+tables:
+  - { source: k2.bronze_trades_binance, target: cold.bronze_trades_binance, layer: bronze, timestampColumn: exchange_timestamp, sequenceColumn: sequence_number, final: true }
+`,
+      );
+      const env = { COLDTIER_DATABASE_URL: cycleDb.url, CLICKHOUSE_PASSWORD: server.password };
+      const migrated = await installed(['migrate', '--config', config], env);
+      expect(migrated.code, migrated.stderr).toBe(0);
+      const run = await installed(['run', '--once', '--config', config, '--json'], env);
+      expect(run.code, run.stderr).toBe(0);
+      expect(JSON.parse(run.stdout)).toMatchObject({ status: 'success', totalRows: 500 });
+    });
   });
 
   it('runs its CMD (start) against PostgreSQL and a ClickHouse URL: serves /healthz and /metrics, stops cleanly on SIGTERM', { timeout: 120_000 }, async () => {

@@ -1,8 +1,9 @@
 /**
  * One measurement, run in a child process of its own (chdb binds one data
  * directory per process, and the process's peak RSS is the measurement's).
- * Usage: node measure.js <setup|export|coldtier|clickhouse-iceberg> <chdb dir> <output dir> <rows> [stream|server-file]
+ * Usage: node measure.js <setup|export|coldtier|clickhouse-iceberg> <chdb dir> <output dir> <rows> [stream|server-side]
  *        node measure.js <download|coldtier-http> <server URL> <output dir> <rows>
+ *        node measure.js <s3-clickhouse|s3-server-side|s3-stream> <server URL> <output dir> <rows>  (S3 target from the environment, see object-store.ts)
  * Prints one `BENCH_RESULT {json}` line. The HTTP measurements never load chdb,
  * so their peak RSS is Coldtier's (or the download's) alone.
  */
@@ -18,6 +19,8 @@ import type { ClickHouseClient, ClickHouseClientConfigOptions } from '@clickhous
 import { EmbeddedIcebergRunner, FilesystemCatalog, INITIAL_CURSOR, PARQUET_OUTPUT_SETTINGS, parseMicros, tableSchema } from '@coldtier/offload-core';
 import type { EmbeddedStage, ParquetExportMode, ParquetQueryClient, TableConfig } from '@coldtier/offload-core';
 import { DATABASE, TABLE, UNTIL, WINDOW_QUERY, createBronze } from './bronze.js';
+import { clickhouseToS3, objectStoreCatalog, objectStoreTarget, parquetObjects } from './object-store.js';
+import type { ObjectStoreTarget } from './object-store.js';
 
 export const RESULT_PREFIX = 'BENCH_RESULT ';
 
@@ -108,8 +111,12 @@ function timedClient(client: ClickHouseClient, phases: Record<string, number>): 
   };
 }
 
-/** (b) Coldtier: one run of the embedded runner, the window written as Iceberg data files and committed with one fast append. */
-async function coldtier(client: ClickHouseClient, out: string, mode: ParquetExportMode): Promise<Timed> {
+/**
+ * (b), (e), (g), (h) Coldtier: one run of the embedded runner, the window
+ * written as Iceberg data files and committed with one fast append; to a
+ * local warehouse in `out`, or to S3 when given a target.
+ */
+async function coldtier(client: ClickHouseClient, out: string, mode: ParquetExportMode, target?: ObjectStoreTarget): Promise<Timed> {
   const phases: Record<string, number> = { prepare: 0, plan: 0, export: 0, footer: 0, commit: 0 };
   const parsed = tableSchema.parse({
     source: `${DATABASE}.${TABLE}`,
@@ -124,8 +131,9 @@ async function coldtier(client: ClickHouseClient, out: string, mode: ParquetExpo
   const reached: Partial<Record<EmbeddedStage, number>> = {};
   const runner = new EmbeddedIcebergRunner({
     clickhouse: timedClient(client, phases),
-    catalog: new FilesystemCatalog({ warehouse: out }),
+    catalog: target ? objectStoreCatalog(target) : new FilesystemCatalog({ warehouse: out }),
     exportMode: mode,
+    ...(target ? { storage: target.storage } : {}),
     onStage: (stage) => {
       reached[stage] = performance.now();
       // Queries before `planned` read system.columns: preparing, not planning files.
@@ -142,8 +150,8 @@ async function coldtier(client: ClickHouseClient, out: string, mode: ParquetExpo
   phases['prepare'] = (at('planned') - start) / 1000;
   phases['footer'] = (at('files_written') - at('planned')) / 1000 - phases['plan']! - phases['export']!;
   phases['commit'] = (end - at('files_written')) / 1000;
-  const files = await sizeOf(out);
-  return { seconds: (end - start) / 1000, bytes: result.bytesWritten, files: files.files, phases };
+  const files = target ? await parquetObjects(target) : (await sizeOf(out)).files;
+  return { seconds: (end - start) / 1000, bytes: result.bytesWritten, files, phases };
 }
 
 /** (c) ClickHouse's own Iceberg writer (experimental): INSERT into an IcebergLocal table partitioned by day. */
@@ -166,10 +174,10 @@ async function clickhouseIceberg(client: ClickHouseClient, out: string): Promise
 }
 
 async function main(): Promise<void> {
-  const [kind, dataDir, out, rowsArg, modeArg = 'server-file'] = process.argv.slice(2);
-  if (!kind || !dataDir || !out || !rowsArg) throw new Error('usage: measure.js <kind> <chdb dir | server URL> <output dir> <rows> [stream|server-file]');
-  if (modeArg !== 'stream' && modeArg !== 'server-file') throw new Error(`export mode: expected stream or server-file, got ${modeArg}`);
-  const overHttp = kind === 'download' || kind === 'coldtier-http';
+  const [kind, dataDir, out, rowsArg, modeArg = 'server-side'] = process.argv.slice(2);
+  if (!kind || !dataDir || !out || !rowsArg) throw new Error('usage: measure.js <kind> <chdb dir | server URL> <output dir> <rows> [stream|server-side]');
+  if (modeArg !== 'stream' && modeArg !== 'server-side') throw new Error(`export mode: expected stream or server-side, got ${modeArg}`);
+  const overHttp = kind === 'download' || kind === 'coldtier-http' || kind.startsWith('s3-');
   const client = overHttp ? openHttp(dataDir) : await open(dataDir);
   try {
     let timed: Timed;
@@ -177,6 +185,10 @@ async function main(): Promise<void> {
       timed = await downloadParquet(dataDir, out);
     } else if (kind === 'coldtier-http') {
       timed = await coldtier(client, out, 'stream');
+    } else if (kind === 's3-clickhouse') {
+      timed = { ...(await clickhouseToS3(client, objectStoreTarget(out))), phases: {} };
+    } else if (kind === 's3-server-side' || kind === 's3-stream') {
+      timed = await coldtier(client, out, kind === 's3-stream' ? 'stream' : 'server-side', objectStoreTarget(out));
     } else if (kind === 'setup') {
       const start = performance.now();
       await createBronze(client, Number(rowsArg));

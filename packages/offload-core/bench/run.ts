@@ -5,9 +5,12 @@
  * insert (c). Over HTTP, the production path, against the ClickHouse test
  * server (chdb behind ClickHouse's HTTP interface, a process of its own):
  * ClickHouse's Parquet download to a file (d) vs Coldtier's runner in
- * `stream` mode (e).
- * Usage: node bench/dist/run.js [--rows N] [--repeat R] [--mode server-file|stream]
- * (defaults 5,000,000 rows, 1 repetition, server-file: chdb writes the files in (b)).
+ * `stream` mode (e). To object storage (an S3 server, moto, started here;
+ * skipped with the reason when it is not installed): ClickHouse writing
+ * the window to S3 itself (f) vs Coldtier's `server-side` (g) and `stream`
+ * (h) exports, ClickHouse over HTTP in all three.
+ * Usage: node bench/dist/run.js [--rows N] [--repeat R] [--mode server-side|stream] [--only a,b,...]
+ * (defaults 5,000,000 rows, 1 repetition, server-side: chdb writes the files in (b), every measurement).
  * With R > 1 each measurement runs R times, interleaved, and the medians are reported.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -17,7 +20,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { startS3Server } from '@coldtier/test-support';
+import type { S3Server } from '@coldtier/test-support';
+import { createClient } from '@clickhouse/client';
+import { S3FileIO } from '@coldtier/offload-core';
 import type { Measurement } from './measure.js';
+import { BENCH_BUCKET, S3_ENDPOINT_ENV, S3_PREFIX_ENV, createBenchCollection, emptyBucket } from './object-store.js';
 
 const RESULT_PREFIX = 'BENCH_RESULT ';
 const MEASURE = fileURLToPath(new URL('./measure.js', import.meta.url));
@@ -25,6 +33,8 @@ const RSS_GOAL_MIB = 512;
 const RATIO_GOAL = 0.7;
 const HTTP_RATIO_GOAL = 0.9;
 const HTTP_RSS_GOAL_MIB = 160;
+const S3_RATIO_GOAL = 0.9;
+const S3_RSS_GOAL_MIB = 200;
 /** The ClickHouse HTTP test server's entry (built by `pnpm bench`'s `tsc -b`). */
 const SERVER = join(dirname(createRequire(import.meta.url).resolve('@coldtier/test-support/package.json')), 'dist', 'clickhouse-server', 'main.js');
 
@@ -58,16 +68,17 @@ function intArg(argv: readonly string[], name: string, fallback: number): number
 
 function modeArg(argv: readonly string[]): string {
   const i = argv.indexOf('--mode');
-  const mode = i < 0 ? 'server-file' : argv[i + 1];
-  if (mode !== 'server-file' && mode !== 'stream') throw new Error(`--mode: expected server-file or stream, got ${mode}`);
+  const mode = i < 0 ? 'server-side' : argv[i + 1];
+  if (mode !== 'server-side' && mode !== 'stream') throw new Error(`--mode: expected server-side or stream, got ${mode}`);
   return mode;
 }
 
-function measure(kind: string, dataDir: string, out: string, rows: number, mode: string): Promise<Measurement> {
+function measure(kind: string, dataDir: string, out: string, rows: number, mode: string, env: NodeJS.ProcessEnv = {}): Promise<Measurement> {
   return new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [MEASURE, kind, dataDir, out, String(rows), mode], {
       // chdb confines file table engines to user_files_path, its working directory.
       cwd: out,
+      env: { ...process.env, ...env },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let stdout = '';
@@ -97,40 +108,98 @@ function medianOf(runs: readonly Measurement[]): Measurement {
   return { ...first, seconds: of((m) => m.seconds), bytes: of((m) => m.bytes), files: of((m) => m.files), maxRssMiB: of((m) => m.maxRssMiB), phases };
 }
 
-const KEYS = ['a', 'b', 'c', 'd', 'e'] as const;
+const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
 type Key = (typeof KEYS)[number];
+const S3_KEYS: readonly Key[] = ['f', 'g', 'h'];
 
-function report(rows: number, mode: string, all: Record<Key, Measurement[]>): void {
-  const results = Object.fromEntries(KEYS.map((k) => [k, medianOf(all[k])])) as Record<Key, Measurement>;
-  const repeat = all.a.length;
+function onlyArg(argv: readonly string[]): Set<Key> {
+  const i = argv.indexOf('--only');
+  if (i < 0) return new Set(KEYS);
+  const keys = (argv[i + 1] ?? '').split(',');
+  const unknown = keys.filter((k) => !(KEYS as readonly string[]).includes(k));
+  if (unknown.length > 0 || keys.length === 0) throw new Error(`--only: expected measurement letters among ${KEYS.join(',')}, got ${argv[i + 1]}`);
+  return new Set(keys as Key[]);
+}
+
+function report(rows: number, mode: string, all: Record<Key, Measurement[]>, s3Skipped: string | undefined): void {
+  const measured = KEYS.filter((k) => all[k].length > 0);
+  const results = Object.fromEntries(measured.map((k) => [k, medianOf(all[k])])) as Partial<Record<Key, Measurement>>;
+  const repeat = Math.max(...measured.map((k) => all[k].length));
   const label = {
     a: '(a) ClickHouse → Parquet file',
     b: `(b) Coldtier → Iceberg (${mode})`,
     c: '(c) ClickHouse → Iceberg (experimental)',
     d: '(d) HTTP: ClickHouse Parquet download',
     e: '(e) HTTP: Coldtier → Iceberg (stream)',
+    f: '(f) S3: ClickHouse → Parquet object',
+    g: '(g) S3: Coldtier → Iceberg (server-side)',
+    h: '(h) S3: Coldtier → Iceberg (stream)',
   };
   console.log(`\nOffload of ${fmt(rows)} bronze rows (one window, FINAL), each in its own process${repeat > 1 ? `, median of ${repeat} runs` : ''}\n`);
   console.log(`${'measurement'.padEnd(42)}${'rows/s'.padStart(12)}${'seconds'.padStart(10)}${'MiB out'.padStart(10)}${'files'.padStart(7)}${'peak RSS MiB'.padStart(14)}`);
-  for (const key of KEYS) {
-    const m = results[key];
+  for (const key of measured) {
+    const m = results[key]!;
     console.log(
       `${label[key].padEnd(42)}${fmt(m.rows / m.seconds).padStart(12)}${fmt(m.seconds, 2).padStart(10)}${fmt(m.bytes / 2 ** 20, 1).padStart(10)}${String(m.files).padStart(7)}${fmt(m.maxRssMiB).padStart(14)}`,
     );
     if (repeat > 1) console.log(`${''.padEnd(42)}  runs (s): ${all[key].map((r) => fmt(r.seconds, 2)).join(', ')}; RSS (MiB): ${all[key].map((r) => fmt(r.maxRssMiB)).join(', ')}`);
   }
-  const { a, b, c, d, e } = results;
-  const ba = a.seconds / b.seconds;
-  console.log(`\nb/a = ${fmt(ba, 2)} (goal ≥ ${RATIO_GOAL}: ${ba >= RATIO_GOAL ? 'met' : 'NOT met'})`);
-  console.log(`b/c = ${fmt(c.seconds / b.seconds, 2)}`);
-  const rssGoal = rows >= 10_000_000 ? (b.maxRssMiB <= RSS_GOAL_MIB ? 'met' : 'NOT met') : 'judged at 10M rows';
-  console.log(`Coldtier peak RSS ${fmt(b.maxRssMiB)} MiB (goal ≤ ${RSS_GOAL_MIB} MiB at 10M rows: ${rssGoal})`);
-  console.log(`Coldtier phases (s): ${Object.entries(b.phases).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}`);
-  const ed = d.seconds / e.seconds;
-  console.log(`\nOver HTTP: e/d = ${fmt(ed, 2)} (goal ≥ ${HTTP_RATIO_GOAL}: ${ed >= HTTP_RATIO_GOAL ? 'met' : 'NOT met'})`);
-  console.log(`Coldtier process peak RSS over HTTP ${fmt(e.maxRssMiB)} MiB (goal ≤ ${HTTP_RSS_GOAL_MIB} MiB: ${e.maxRssMiB <= HTTP_RSS_GOAL_MIB ? 'met' : 'NOT met'})`);
-  console.log(`Coldtier phases over HTTP (s): ${Object.entries(e.phases).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ')}`);
-  console.log(`BENCH_SUMMARY ${JSON.stringify({ rows, ba, bc: c.seconds / b.seconds, ed, rssB: b.maxRssMiB, rssE: e.maxRssMiB, rowsPerSecond: Object.fromEntries(KEYS.map((k) => [k, results[k].rows / results[k].seconds])) })}`);
+  const { a, b, c, d, e, f, g, h } = results;
+  if (a && b) {
+    const ba = a.seconds / b.seconds;
+    console.log(`\nb/a = ${fmt(ba, 2)} (goal ≥ ${RATIO_GOAL}: ${ba >= RATIO_GOAL ? 'met' : 'NOT met'})`);
+    if (c) console.log(`b/c = ${fmt(c.seconds / b.seconds, 2)}`);
+    const rssGoal = rows >= 10_000_000 ? (b.maxRssMiB <= RSS_GOAL_MIB ? 'met' : 'NOT met') : 'judged at 10M rows';
+    console.log(`Coldtier peak RSS ${fmt(b.maxRssMiB)} MiB (goal ≤ ${RSS_GOAL_MIB} MiB at 10M rows: ${rssGoal})`);
+    console.log(`Coldtier phases (s): ${phasesOf(b)}`);
+  }
+  if (d && e) {
+    const ed = d.seconds / e.seconds;
+    console.log(`\nOver HTTP: e/d = ${fmt(ed, 2)} (goal ≥ ${HTTP_RATIO_GOAL}: ${ed >= HTTP_RATIO_GOAL ? 'met' : 'NOT met'})`);
+    console.log(`Coldtier process peak RSS over HTTP ${fmt(e.maxRssMiB)} MiB (goal ≤ ${HTTP_RSS_GOAL_MIB} MiB: ${e.maxRssMiB <= HTTP_RSS_GOAL_MIB ? 'met' : 'NOT met'})`);
+    console.log(`Coldtier phases over HTTP (s): ${phasesOf(e)}`);
+  }
+  if (s3Skipped) console.log(`\nTo S3: skipped (${s3Skipped})`);
+  if (f && g) {
+    const gf = f.seconds / g.seconds;
+    console.log(`\nTo S3 (moto; filesystem catalog on the bucket): g/f = ${fmt(gf, 2)} (goal ≥ ${S3_RATIO_GOAL}: ${gf >= S3_RATIO_GOAL ? 'met' : 'NOT met'})`);
+    console.log(`Coldtier phases, server-side (s): ${phasesOf(g)}`);
+  }
+  if (f && h) console.log(`h/f = ${fmt(f.seconds / h.seconds, 2)}`);
+  if (h) {
+    const rssGoal = rows >= 10_000_000 ? (h.maxRssMiB <= S3_RSS_GOAL_MIB ? 'met' : 'NOT met') : 'judged at 10M rows';
+    console.log(`Coldtier process peak RSS, stream to S3 ${fmt(h.maxRssMiB)} MiB (goal ≤ ${S3_RSS_GOAL_MIB} MiB at 10M rows: ${rssGoal})`);
+    console.log(`Coldtier phases, stream to S3 (s): ${phasesOf(h)}`);
+  }
+  const ratio = (x: Measurement | undefined, y: Measurement | undefined) => (x && y ? x.seconds / y.seconds : undefined);
+  console.log(
+    `BENCH_SUMMARY ${JSON.stringify({
+      rows,
+      ba: ratio(a, b),
+      bc: ratio(c, b),
+      ed: ratio(d, e),
+      gf: ratio(f, g),
+      hf: ratio(f, h),
+      rssB: b?.maxRssMiB,
+      rssE: e?.maxRssMiB,
+      rssG: g?.maxRssMiB,
+      rssH: h?.maxRssMiB,
+      rowsPerSecond: Object.fromEntries(measured.map((k) => [k, results[k]!.rows / results[k]!.seconds])),
+    })}`,
+  );
+}
+
+const phasesOf = (m: Measurement) => Object.entries(m.phases).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ');
+
+/** The S3 server the object-store measurements write to, or why there is none. */
+async function startObjectStore(): Promise<S3Server | string> {
+  try {
+    const s3 = await startS3Server();
+    await s3.createBucket(BENCH_BUCKET);
+    return s3;
+  } catch (error) {
+    return `no S3 server: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+  }
 }
 
 async function main(): Promise<void> {
@@ -138,18 +207,21 @@ async function main(): Promise<void> {
   const rows = intArg(argv, '--rows', 5_000_000);
   const repeat = intArg(argv, '--repeat', 1);
   const mode = modeArg(argv);
+  const only = onlyArg(argv);
   const root = await mkdtemp(join(tmpdir(), 'coldtier-bench-'));
+  const s3 = S3_KEYS.some((k) => only.has(k)) ? await startObjectStore() : undefined;
   try {
     const dataDir = join(root, 'chdb');
     console.log(`generating ${fmt(rows)} rows in ${dataDir} ...`);
     const setup = await measure('setup', dataDir, root, rows, mode);
     if (setup.rows !== rows) throw new Error(`generated ${setup.rows} rows, expected ${rows}`);
     console.log(`generated in ${fmt(setup.seconds, 1)} s`);
-    const all: Record<Key, Measurement[]> = { a: [], b: [], c: [], d: [], e: [] };
-    const once = async (key: Key, kind: string, source: string) => {
+    const all = Object.fromEntries(KEYS.map((k) => [k, []])) as unknown as Record<Key, Measurement[]>;
+    const once = async (key: Key, kind: string, source: string, env: NodeJS.ProcessEnv = {}) => {
+      if (!only.has(key)) return;
       const out = join(root, kind);
       await mkdir(out);
-      const m = await measure(kind, source, out, rows, mode);
+      const m = await measure(kind, source, out, rows, mode, env);
       all[key].push(m);
       console.log(`${kind}: ${fmt(m.seconds, 2)} s, ${fmt(m.maxRssMiB)} MiB`);
       await rm(out, { recursive: true, force: true });
@@ -159,12 +231,25 @@ async function main(): Promise<void> {
       const server = await startServer(dataDir);
       try {
         for (const [key, kind] of [['d', 'download'], ['e', 'coldtier-http']] as const) await once(key, kind, server.url);
+        if (typeof s3 === 'object') {
+          const admin = createClient({ url: server.url });
+          await createBenchCollection(admin, s3.accessKeyId, s3.secretAccessKey).finally(() => admin.close());
+          const env = { [S3_ENDPOINT_ENV]: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region };
+          // This script's own S3 client (emptying the bucket) takes moto's keys from the default chain, as the measurements do.
+          Object.assign(process.env, env);
+          const io = new S3FileIO({ endpoint: s3.endpoint, region: s3.region, pathStyle: true });
+          for (const [key, kind] of [['f', 's3-clickhouse'], ['g', 's3-server-side'], ['h', 's3-stream']] as const) {
+            await once(key, kind, server.url, { ...env, [S3_PREFIX_ENV]: `${kind}-${r}` });
+            await emptyBucket(io);
+          }
+        }
       } finally {
         await server.stop();
       }
     }
-    report(rows, mode, all);
+    report(rows, mode, all, typeof s3 === 'string' ? s3 : undefined);
   } finally {
+    if (typeof s3 === 'object') await s3.stop();
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OffloadError, boundaryViewSql, icebergTableFunction, parseConfig, parseMicros } from '../src/index.js';
+import { OffloadError, boundaryViewSql, parseConfig, parseMicros } from '../src/index.js';
 import { parseClickHouseType } from '../src/iceberg/schema-mapping/clickhouse-type.js';
 
 const table = parseConfig({
@@ -22,6 +22,7 @@ describe('the view over both tiers as SQL', () => {
       boundary,
       iceberg: { location: '/data/wh/cold/silver', metadataLocation: '/data/wh/cold/silver/metadata/v7.metadata.json' },
       pathBase: '/data',
+      storage: {},
     });
     const [hot, cold] = sql.split(' UNION ALL ');
     expect(hot).toBe(
@@ -38,15 +39,28 @@ describe('the view over both tiers as SQL', () => {
   });
 
   it('reads every row from the hot table before the first commit', () => {
-    expect(boundaryViewSql({ table: { ...table, final: true }, columns, cursorColumns, boundary: null, iceberg: null, pathBase: undefined })).toBe(
+    expect(boundaryViewSql({ table: { ...table, final: true }, columns, cursorColumns, boundary: null, iceberg: null, pathBase: undefined, storage: {} })).toBe(
       'CREATE OR REPLACE VIEW `k2`.`silver_all` AS SELECT `ts`, `seq`, `venue` FROM `k2`.`silver` FINAL',
     );
   });
 
-  it('writes absolute paths for a server and refuses object storage', () => {
-    expect(icebergTableFunction({ location: 'file:///wh/t', metadataLocation: 'file:///wh/t/metadata/v1.metadata.json' }, undefined)).toBe(
-      "icebergLocal('/wh/t', SETTINGS iceberg_metadata_file_path = 'metadata/v1.metadata.json')",
+  const cold = (spec: Partial<Parameters<typeof boundaryViewSql>[0]>) =>
+    boundaryViewSql({ table, columns, cursorColumns, boundary, iceberg: null, pathBase: undefined, storage: {}, ...spec }).split(' UNION ALL ')[1]!;
+
+  it('writes absolute paths for a server', () => {
+    const iceberg = { location: 'file:///wh/t', metadataLocation: 'file:///wh/t/metadata/v1.metadata.json' };
+    expect(cold({ iceberg })).toContain(" FROM icebergLocal('/wh/t', SETTINGS iceberg_metadata_file_path = 'metadata/v1.metadata.json'))");
+  });
+
+  it('reads a table on S3 through the named collection, pinned to the metadata file under the table location, with no credential in its text', () => {
+    const store = { region: 'eu-west-1', endpoint: 'http://minio:9000', pathStyle: true };
+    const s3 = { ...store, clickhouse: { namedCollection: 'lake_creds' } };
+    const iceberg = { location: 's3://lake/cold/silver', metadataLocation: 's3://lake/cold/silver/metadata/00003-ab.metadata.json' };
+    expect(cold({ iceberg, storage: { s3 } })).toContain(
+      " FROM icebergS3(`lake_creds`, url = 'http://minio:9000/lake/cold/silver/', SETTINGS iceberg_metadata_file_path = 'metadata/00003-ab.metadata.json'))",
     );
-    expect(() => icebergTableFunction({ location: 's3://bucket/t', metadataLocation: 's3://bucket/t/metadata/v1.metadata.json' }, undefined)).toThrow(OffloadError);
+    const refused = () => cold({ iceberg, storage: { s3: store } });
+    expect(refused).toThrow(OffloadError);
+    expect(refused).toThrow(/storage\.s3\.clickhouse\.namedCollection/);
   });
 });

@@ -1,7 +1,7 @@
-import { BoundaryViews, OffloadError, TtlGuard, TtlMonitor, ttlHeadroomSeconds } from '@coldtier/offload-core';
+import { BoundaryViews, INLINE_SQL_VALUES, OffloadError, TtlGuard, TtlMonitor, clickHouseIcebergTable, isObjectStoreLocation, ttlHeadroomSeconds } from '@coldtier/offload-core';
 import type { TableConfig, TtlGuardEvent, TtlProbe, WatermarkSource } from '@coldtier/offload-core';
 import type { App } from './app.js';
-import { createCatalog } from './runner.js';
+import { createCatalog, storageOptions } from './runner.js';
 
 /** Probes every table's TTL against the store's watermarks. */
 export async function openTtlMonitor(app: App, watermarks: WatermarkSource): Promise<TtlMonitor> {
@@ -21,8 +21,9 @@ export async function openTtlGuard(app: App, onEvent: (event: TtlGuardEvent) => 
 
 /**
  * The views over both tiers; they read the embedded runner's catalog. An
- * in-process ClickHouse reads files relative to its working directory, a
- * server from its `user_files_path` (absolute paths).
+ * in-process ClickHouse reads local files relative to its working directory,
+ * a server from its `user_files_path` (absolute paths); object storage through
+ * `storage.s3.clickhouse.namedCollection`.
  */
 export async function openBoundaryViews(app: App): Promise<BoundaryViews> {
   const runner = app.config.runner;
@@ -34,8 +35,19 @@ export async function openBoundaryViews(app: App): Promise<BoundaryViews> {
     client: await app.clickhouse(),
     catalog: createCatalog(runner, pool, app.config),
     pathBase: app.config.clickhouse.url === 'embedded' ? process.cwd() : undefined,
+    storage: storageOptions(app.config),
     logger: app.logger,
   });
+}
+
+/**
+ * Refuses, before the first commit too, a view ClickHouse could not read once
+ * the table has one: on object storage that takes `storage.s3.clickhouse`,
+ * and the module that writes ClickHouse's table functions says so in its error.
+ */
+export function assertViewReadable(app: App): void {
+  const runner = app.config.runner;
+  if (runner.kind === 'embedded' && isObjectStoreLocation(runner.warehouse)) clickHouseIcebergTable(runner.warehouse, storageOptions(app.config), INLINE_SQL_VALUES);
 }
 
 /** One table's TTL headroom as `status` and `diagnose` show it. */

@@ -8,7 +8,7 @@ export { TtlMonitor } from './ttl-monitor.js';
 export type { TtlMonitorOptions, WatermarkSource } from './ttl-monitor.js';
 export { TtlGuard, ttlGuardDecision } from './ttl-guard.js';
 export type { GuardedTable, TtlGuardAction, TtlGuardBounds, TtlGuardEvent, TtlGuardOptions, TtlMergesState } from './ttl-guard.js';
-export { boundaryViewName, boundaryViewSql, icebergTableFunction } from './view-sql.js';
+export { boundaryViewName, boundaryViewSql } from './view-sql.js';
 export type { BoundaryViewSpec, IcebergTableRef } from './view-sql.js';
 export { BoundaryViews } from './views.js';
 export type { BoundaryViewsOptions } from './views.js';

@@ -1,7 +1,8 @@
-import { isAbsolute, relative } from 'node:path';
 import type { TableConfig } from '../config/index.js';
 import { OffloadError } from '../errors.js';
 import { parseQualifiedName, quoteClickHouse, quoteClickHouseQualified, type QualifiedName } from '../identifiers/index.js';
+import { INLINE_SQL_VALUES, clickHouseIcebergTable } from '../iceberg/io/clickhouse-files.js';
+import type { StorageOptions } from '../iceberg/io/for-location.js';
 import type { ClickHouseColumn } from '../iceberg/schema-mapping/evolve.js';
 import { afterCursor, atOrBeforeCursor, QueryParams, type CursorColumns } from '../iceberg/writer/window-sql.js';
 import type { Cursor } from '../watermark/cursor.js';
@@ -14,7 +15,7 @@ export function boundaryViewName(table: TableConfig): QualifiedName {
 
 /** Where ClickHouse reads the Iceberg table from, at one metadata file. */
 export interface IcebergTableRef {
-  /** The table's location (a local path for the filesystem warehouse). */
+  /** The table's location: a local path, `file://` or `s3://` URI. */
   readonly location: string;
   /** The metadata file of the snapshot the boundary belongs to. */
   readonly metadataLocation: string;
@@ -35,9 +36,13 @@ export interface BoundaryViewSpec {
    * (pass `undefined` there to write absolute paths).
    */
   readonly pathBase: string | undefined;
+  /**
+   * How ClickHouse reaches a table on object storage (`storage.s3`, its
+   * `clickhouse.namedCollection` holding the credentials, so the view's
+   * text carries none).
+   */
+  readonly storage: StorageOptions;
 }
-
-const quoteString = (value: string) => `'${value.replace(/\\/g, '\\\\').replace(/'/g, "\\'")}'`;
 
 /**
  * A view's text cannot carry query parameters, so each bound value is
@@ -49,19 +54,8 @@ function inline(sql: string, params: QueryParams): string {
   return sql.replace(/\{(p\d+):([^}]+)\}/g, (_, name: string, type: string) => {
     const value = params.values[name];
     if (value === undefined) throw new OffloadError('internal', `unbound query parameter ${name}`);
-    return `CAST(${quoteString(value)} AS ${type})`;
+    return `CAST(${INLINE_SQL_VALUES.bind('String', value)} AS ${type})`;
   });
-}
-
-/** `icebergLocal(...)` pinned to the boundary's metadata file. */
-export function icebergTableFunction(ref: IcebergTableRef, pathBase: string | undefined): string {
-  if (/^[a-z][a-z0-9+.-]*:\/\//i.test(ref.location) && !ref.location.startsWith('file://')) {
-    throw new OffloadError('config', `the view over both tiers reads local warehouses only; the table lives at ${ref.location}`);
-  }
-  const location = ref.location.replace(/^file:\/\//, '');
-  const metadata = ref.metadataLocation.replace(/^file:\/\//, '');
-  const path = pathBase !== undefined && isAbsolute(location) ? relative(pathBase, location) : location;
-  return `icebergLocal(${quoteString(path)}, SETTINGS iceberg_metadata_file_path = ${quoteString(relative(location, metadata))})`;
 }
 
 /**
@@ -86,7 +80,10 @@ export function boundaryViewSql(spec: BoundaryViewSpec): string {
 
   const coldParams = new QueryParams();
   const casts = spec.columns.map((c) => `CAST(${quoteClickHouse(c.name)} AS ${c.type}) AS ${quoteClickHouse(c.name)}`);
-  const iceberg = icebergTableFunction(spec.iceberg, spec.pathBase);
+  const iceberg = clickHouseIcebergTable(spec.iceberg.location, spec.storage, INLINE_SQL_VALUES, {
+    metadataLocation: spec.iceberg.metadataLocation,
+    ...(spec.pathBase === undefined ? {} : { pathBase: spec.pathBase }),
+  });
   // Cast first, compare after: the boundary compares source-typed values, as in the hot table.
   const cold = inline(
     `SELECT ${names.join(', ')} FROM (SELECT ${casts.join(', ')} FROM ${iceberg}) WHERE ${atOrBeforeCursor(cursorColumns, boundary, coldParams)}`,

@@ -1,5 +1,6 @@
 import type { TableConfig } from '../config/index.js';
 import type { Catalog } from '../iceberg/catalog/catalog.js';
+import type { StorageOptions } from '../iceberg/io/for-location.js';
 import { describeClickHouseColumns, type ParquetQueryClient } from '../iceberg/writer/clickhouse-parquet-source.js';
 import { parseQualifiedName } from '../identifiers/index.js';
 import { silentLogger, type Logger } from '../logger.js';
@@ -14,6 +15,8 @@ export interface BoundaryViewsOptions {
   readonly catalog: Catalog;
   /** See {@link BoundaryViewSpec.pathBase}. */
   readonly pathBase: string | undefined;
+  /** See {@link BoundaryViewSpec.storage}; the same settings the catalog's FileIO was built from. */
+  readonly storage: StorageOptions;
   readonly logger?: Logger;
 }
 
@@ -41,7 +44,7 @@ export class BoundaryViews {
     const loaded = (await catalog.tableExists(id)) ? await catalog.loadTable(id) : null;
     const boundary = loaded ? (committedWatermarkOf(loaded.metadata, table.source) ?? null) : null;
     const iceberg = loaded && boundary ? { location: loaded.metadata.location, metadataLocation: loaded.metadataLocation } : null;
-    return { table, columns, cursorColumns, boundary, iceberg, pathBase: this.#options.pathBase };
+    return { table, columns, cursorColumns, boundary, iceberg, pathBase: this.#options.pathBase, storage: this.#options.storage };
   }
 
   /** `CREATE OR REPLACE VIEW` text for the table's latest commit. */

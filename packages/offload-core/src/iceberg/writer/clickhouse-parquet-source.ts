@@ -10,8 +10,11 @@ import { silentLogger } from '../../logger.js';
 import type { Logger } from '../../logger.js';
 import { compareCursors } from '../../watermark/cursor.js';
 import type { Cursor } from '../../watermark/cursor.js';
+import { clickHouseParquetFile } from '../io/clickhouse-files.js';
+import type { StorageOptions } from '../io/for-location.js';
 import { LocalFileIO } from '../io/local.js';
-import { parquetDataFile, rewriteWithFieldIds } from '../parquet/rewrite.js';
+import { fieldIdTail, parquetDataFile, rewriteWithFieldIds } from '../parquet/rewrite.js';
+import type { RewrittenParquet } from '../parquet/rewrite.js';
 import type { ClickHouseColumn } from '../schema-mapping/evolve.js';
 import type { DataFile } from '../spec/data-file.js';
 import { QUANTILE_STEPS, nextStep, planPartitions, stepRange } from './file-plan.js';
@@ -27,15 +30,17 @@ export type { ParquetSourceTable, WriteWindowRequest } from './window-plan.js';
 export type ParquetQueryClient = Pick<ClickHouseClient, 'query' | 'exec' | 'command'>;
 
 /**
- * How a file's bytes reach the table directory. `stream`: ClickHouse sends
+ * How a file's bytes reach the table's storage. `stream`: ClickHouse sends
  * the Parquet over the connection and Coldtier writes it (any server).
- * `server-file`: ClickHouse writes the file itself with
- * `INSERT INTO FUNCTION file(<absolute path>)`, so the bytes never pass
- * through this process; only for a ClickHouse that shares this filesystem
- * and may write the table's directory (chdb in process, whose client
- * otherwise holds each whole result in memory).
+ * `server-side`: ClickHouse writes the file itself (`INSERT INTO FUNCTION
+ * s3(...)` or `file(...)`, see `clickHouseParquetFile`) beside its final
+ * location, and Coldtier reads and replaces only the footer (see
+ * `FileIO.stageObject`), so the rows never pass through this process. For
+ * a ClickHouse that reaches the table's storage: the same filesystem (chdb
+ * in process, whose client would otherwise hold each whole result in
+ * memory) or the bucket, through `storage.s3.clickhouse`.
  */
-export type ParquetExportMode = 'stream' | 'server-file';
+export type ParquetExportMode = 'stream' | 'server-side';
 
 export interface WrittenWindow {
   readonly dataFiles: readonly DataFile[];
@@ -52,6 +57,8 @@ export interface ClickHouseParquetSourceOptions {
   readonly initialRowsPerFile?: number;
   /** Default `stream`. */
   readonly exportMode?: ParquetExportMode;
+  /** How ClickHouse reaches object storage, for the `server-side` export to `s3://` tables. */
+  readonly storage?: StorageOptions;
   /** Extra or overriding `output_format_parquet_*` settings. */
   readonly parquetSettings?: ClickHouseSettings;
   readonly logger?: Logger;
@@ -105,19 +112,35 @@ export class ClickHouseParquetSource {
     let maxCursor: Cursor | undefined;
     let fileNumber = 0;
     let rowsPerFile = this.options.initialRowsPerFile ?? DEFAULT_INITIAL_ROWS_PER_FILE;
-    for (const partition of partitions) {
-      for (let step = 0; step < QUANTILE_STEPS; ) {
-        request.signal?.throwIfAborted();
-        const next = nextStep(partition, step, rowsPerFile);
-        const range = stepRange(partition, step, next);
-        // Equal quantiles (many rows on one timestamp) leave nothing between them.
-        const empty = range.afterMicros !== undefined && range.untilMicros !== undefined && range.untilMicros <= range.afterMicros;
-        const file = empty ? undefined : await this.exportFile(plan, partition, range, fileNumber++);
-        if (file) dataFiles.push(file);
-        rowsPerFile = this.rowsPerFile(dataFiles) ?? rowsPerFile;
-        step = next;
+    // A file is published (uploaded, or copied inside the store) while the next one is written; one publish
+    // in flight, so at most two files are staged at once and upload memory stays that of one upload.
+    let publishing: Promise<void> = Promise.resolve();
+    try {
+      for (const partition of partitions) {
+        for (let step = 0; step < QUANTILE_STEPS; ) {
+          request.signal?.throwIfAborted();
+          const next = nextStep(partition, step, rowsPerFile);
+          const range = stepRange(partition, step, next);
+          // Equal quantiles (many rows on one timestamp) leave nothing between them.
+          const empty = range.afterMicros !== undefined && range.untilMicros !== undefined && range.untilMicros <= range.afterMicros;
+          const file = empty ? undefined : await this.exportFile(plan, partition, range, fileNumber++);
+          if (file) {
+            await publishing;
+            publishing = file.publish();
+            // Handled here so a failure while the next file is written is not an unhandled rejection; awaited below.
+            publishing.catch(() => undefined);
+            dataFiles.push(file.dataFile);
+          }
+          rowsPerFile = this.rowsPerFile(dataFiles) ?? rowsPerFile;
+          step = next;
+        }
+        if (!maxCursor || compareCursors(partition.last, maxCursor) > 0) maxCursor = partition.last;
       }
-      if (!maxCursor || compareCursors(partition.last, maxCursor) > 0) maxCursor = partition.last;
+      await publishing;
+    } catch (error) {
+      // The run fails either way; let a publish in flight end before its staged file is left behind.
+      await publishing.catch(() => undefined);
+      throw error;
     }
     const rowCount = dataFiles.reduce((n, f) => n + f.recordCount, 0n);
     const bytes = dataFiles.reduce((n, f) => n + f.fileSizeInBytes, 0n);
@@ -151,8 +174,8 @@ export class ClickHouseParquetSource {
     return new ParquetWriteError(plan.request.table.name, message, { cause, retryable: true });
   }
 
-  /** Writes the partition's rows in `range`; undefined when there are none. */
-  private async exportFile(plan: WindowPlan, partition: WindowPartition, range: FileRange, n: number): Promise<DataFile | undefined> {
+  /** Writes the partition's rows in `range`, to be published at its location; undefined when there are none. */
+  private async exportFile(plan: WindowPlan, partition: WindowPartition, range: FileRange, n: number): Promise<ExportedFile | undefined> {
     const { request } = plan;
     const dir = [request.tableLocation.replace(/\/+$/, ''), 'data', ...(partition.path ? [partition.path] : [])].join('/');
     const location = `${dir}/${request.runId}-${String(n).padStart(5, '0')}.parquet`;
@@ -167,17 +190,36 @@ export class ClickHouseParquetSource {
     ].join(' AND ');
     // The inner query filters on the source columns; the outer casts, so aliases never shadow them.
     const select = `SELECT ${plan.castColumns} FROM (SELECT ${plan.sourceColumns} FROM ${plan.from} WHERE ${where})`;
+    const written = this.options.exportMode === 'server-side' ? await this.writeServerSide(plan, select, params, location) : await this.writeStreamed(plan, select, params, location);
+    return written && { dataFile: parquetDataFile(location, partition.values, written.rewritten), publish: written.publish };
+  }
+
+  /** Publishing a written file: on failure the staged file is removed and the error wrapped for the table. */
+  private publisher(plan: WindowPlan, location: string, publish: () => Promise<void>, discard: () => Promise<void>): () => Promise<void> {
+    return async () => {
+      try {
+        await publish();
+      } catch (cause) {
+        await discard().catch(() => undefined);
+        throw this.wrap(plan, `publishing ${location} failed`, cause);
+      }
+    };
+  }
+
+  /** ClickHouse sends the Parquet; it is staged locally, its footer rewritten there, then published (uploaded). */
+  private async writeStreamed(plan: WindowPlan, select: string, params: QueryParams, location: string): Promise<WrittenFile | undefined> {
+    const { request } = plan;
     // The footer is rewritten on the staged local file, so no object is ever downloaded again to fix it.
     const staged = await (request.io ?? defaultIO).stage(location);
     try {
-      await this.export(plan, select, params, staged.path);
+      const { stream } = await this.client.exec({ query: `${select} FORMAT Parquet`, query_params: params.values, ...this.queryOptions(plan) });
+      await pipeline(stream, createWriteStream(staged.path), ...(request.signal ? [{ signal: request.signal }] : []));
       const rewritten = await rewriteWithFieldIds(staged.path, request.schema);
       if (rewritten.metrics.recordCount === 0n) {
         await staged.discard();
         return undefined;
       }
-      await staged.publish();
-      return parquetDataFile(location, partition.values, rewritten);
+      return { rewritten, publish: this.publisher(plan, location, () => staged.publish(), () => staged.discard()) };
     } catch (cause) {
       // Before the staged file is removed: it is what filled the disk.
       const full = await diskFull(request.table.name, dirname(staged.path), cause);
@@ -186,20 +228,48 @@ export class ClickHouseParquetSource {
     }
   }
 
-  private async export(plan: WindowPlan, select: string, params: QueryParams, path: string): Promise<void> {
+  /** ClickHouse writes the Parquet beside `location` itself; only the footer is read and replaced. */
+  private async writeServerSide(plan: WindowPlan, select: string, params: QueryParams, location: string): Promise<WrittenFile | undefined> {
+    const { request } = plan;
+    const io = request.io ?? defaultIO;
+    if (!io.stageObject) throw new OffloadError('config', `the server-side export cannot write ${location}: its storage takes no objects written by ClickHouse`, { table: request.table.name });
+    const staged = await io.stageObject(location);
+    try {
+      const target = clickHouseParquetFile(staged.location, this.options.storage ?? {}, params);
+      await this.client.command({ query: `INSERT INTO FUNCTION ${target} ${select}`, query_params: params.values, ...this.queryOptions(plan) });
+      const { keepBytes, tail, rewritten } = await fieldIdTail(staged, request.schema);
+      if (rewritten.metrics.recordCount === 0n) {
+        await staged.discard();
+        return undefined;
+      }
+      return { rewritten, publish: this.publisher(plan, location, () => staged.publishWithTail(keepBytes, tail), () => staged.discard()) };
+    } catch (cause) {
+      // A local file ClickHouse wrote may have filled the disk; on object storage statfs fails and this finds nothing.
+      const full = await diskFull(request.table.name, dirname(staged.location), cause);
+      // The failure that matters is the write's; an object left behind is an orphan that cleanup removes.
+      await staged.discard().catch(() => undefined);
+      throw full ?? this.wrap(plan, `writing ${location} failed`, cause);
+    }
+  }
+
+  private queryOptions(plan: WindowPlan) {
     const signal = plan.request.signal;
-    const common = {
+    return {
       clickhouse_settings: { ...PARQUET_OUTPUT_SETTINGS, ...this.options.parquetSettings },
       ...(signal ? { abort_signal: signal } : {}),
     };
-    if (this.options.exportMode === 'server-file') {
-      const target = params.bind('String', path);
-      await this.client.command({ query: `INSERT INTO FUNCTION file(${target}, 'Parquet') ${select}`, query_params: params.values, ...common });
-      return;
-    }
-    const { stream } = await this.client.exec({ query: `${select} FORMAT Parquet`, query_params: params.values, ...common });
-    await pipeline(stream, createWriteStream(path), ...(signal ? [{ signal }] : []));
   }
+}
+
+/** A data file written and staged, with its footer's field ids and metrics, not yet at its location. */
+interface WrittenFile {
+  readonly rewritten: RewrittenParquet;
+  readonly publish: () => Promise<void>;
+}
+
+interface ExportedFile {
+  readonly dataFile: DataFile;
+  readonly publish: () => Promise<void>;
 }
 
 /** Free bytes below which a failed write is taken for a full disk. */
