@@ -83,7 +83,7 @@ async function totals(client: ClickHouseClient, from: string): Promise<Totals> {
  * Offloads in six cycles while rows keep arriving, sampling the view and the
  * source between every few inserts, during and between commits.
  */
-async function offloadWhileSampling(client: ClickHouseClient, exportMode: 'server-file' | 'stream', warehouse: string) {
+async function offloadWhileSampling(client: ClickHouseClient, exportMode: 'server-side' | 'stream', warehouse: string) {
   await client.command({ query: 'CREATE DATABASE IF NOT EXISTS k2' });
   // The embedded default's bronze table, without its 7-day TTL (the timestamps here are fixed).
   await client.command({ query: bronzeTableDdl('k2', 'bronze_trades_binance', { ttlDays: null }) });
@@ -153,7 +153,7 @@ async function offloadWhileSampling(client: ClickHouseClient, exportMode: 'serve
 
 describe('the view over both tiers equals the source at every sample while cycles commit and rows keep arriving', () => {
   it.each([
-    ['on the embedded default (chdb in process, server-file export)', () => embedded.client, 'server-file', 'warehouse-embedded'],
+    ['on the embedded default (chdb in process, server-side export)', () => embedded.client, 'server-side', 'warehouse-embedded'],
     ['against the ClickHouse HTTP test server (stream export)', () => server.client(), 'stream', 'warehouse-http'],
   ] as const)('%s', { timeout: 300_000 }, async (label, client, exportMode, warehouse) => {
     const run = await offloadWhileSampling(client(), exportMode, warehouse);

@@ -1,7 +1,7 @@
 /**
  * One measurement, run in a child process of its own (chdb binds one data
  * directory per process, and the process's peak RSS is the measurement's).
- * Usage: node measure.js <setup|export|coldtier|clickhouse-iceberg> <chdb dir> <output dir> <rows> [stream|server-file]
+ * Usage: node measure.js <setup|export|coldtier|clickhouse-iceberg> <chdb dir> <output dir> <rows> [stream|server-side]
  *        node measure.js <download|coldtier-http> <server URL> <output dir> <rows>
  * Prints one `BENCH_RESULT {json}` line. The HTTP measurements never load chdb,
  * so their peak RSS is Coldtier's (or the download's) alone.
@@ -166,9 +166,9 @@ async function clickhouseIceberg(client: ClickHouseClient, out: string): Promise
 }
 
 async function main(): Promise<void> {
-  const [kind, dataDir, out, rowsArg, modeArg = 'server-file'] = process.argv.slice(2);
-  if (!kind || !dataDir || !out || !rowsArg) throw new Error('usage: measure.js <kind> <chdb dir | server URL> <output dir> <rows> [stream|server-file]');
-  if (modeArg !== 'stream' && modeArg !== 'server-file') throw new Error(`export mode: expected stream or server-file, got ${modeArg}`);
+  const [kind, dataDir, out, rowsArg, modeArg = 'server-side'] = process.argv.slice(2);
+  if (!kind || !dataDir || !out || !rowsArg) throw new Error('usage: measure.js <kind> <chdb dir | server URL> <output dir> <rows> [stream|server-side]');
+  if (modeArg !== 'stream' && modeArg !== 'server-side') throw new Error(`export mode: expected stream or server-side, got ${modeArg}`);
   const overHttp = kind === 'download' || kind === 'coldtier-http';
   const client = overHttp ? openHttp(dataDir) : await open(dataDir);
   try {

@@ -6,8 +6,8 @@
  * server (chdb behind ClickHouse's HTTP interface, a process of its own):
  * ClickHouse's Parquet download to a file (d) vs Coldtier's runner in
  * `stream` mode (e).
- * Usage: node bench/dist/run.js [--rows N] [--repeat R] [--mode server-file|stream]
- * (defaults 5,000,000 rows, 1 repetition, server-file: chdb writes the files in (b)).
+ * Usage: node bench/dist/run.js [--rows N] [--repeat R] [--mode server-side|stream]
+ * (defaults 5,000,000 rows, 1 repetition, server-side: chdb writes the files in (b)).
  * With R > 1 each measurement runs R times, interleaved, and the medians are reported.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -58,8 +58,8 @@ function intArg(argv: readonly string[], name: string, fallback: number): number
 
 function modeArg(argv: readonly string[]): string {
   const i = argv.indexOf('--mode');
-  const mode = i < 0 ? 'server-file' : argv[i + 1];
-  if (mode !== 'server-file' && mode !== 'stream') throw new Error(`--mode: expected server-file or stream, got ${mode}`);
+  const mode = i < 0 ? 'server-side' : argv[i + 1];
+  if (mode !== 'server-side' && mode !== 'stream') throw new Error(`--mode: expected server-side or stream, got ${mode}`);
   return mode;
 }
 

@@ -61,6 +61,32 @@ describe('config: object storage and the REST catalog', () => {
     expect(malformed.join()).not.toContain('no-colon-secret');
   });
 
+  it('takes how ClickHouse reaches the store: a named collection on its server and, optionally, its own endpoint', () => {
+    const clickhouse = { namedCollection: 'lake_creds', endpoint: 'http://minio.internal:9000' };
+    const config = parseConfig({ runner: { kind: 'embedded', warehouse: 's3://lake/w' }, storage: { s3: { ...s3, clickhouse } }, tables: [table] });
+    expect(config.storage.s3?.clickhouse).toEqual(clickhouse);
+    expect(issuesOf({ storage: { s3: { ...s3, clickhouse: { namedCollection: "x'; DROP" } } }, tables: [table] })[0]).toMatch(/^storage\.s3\.clickhouse\.namedCollection: invalid identifier/);
+    expect(issuesOf({ storage: { s3: { ...s3, clickhouse: { namedCollection: 'c', endpoint: 'minio:9000' } } }, tables: [table] })[0]).toMatch(/^storage\.s3\.clickhouse\.endpoint: expected the S3 endpoint URL as the ClickHouse server reaches it/);
+    expect(issuesOf({ storage: { s3: { ...s3, clickhouse: { namedCollection: 'c', secretAccessKey: 'k' } } }, tables: [table] })[0]).toMatch(/^storage\.s3\.clickhouse: .*secretAccessKey/);
+  });
+
+  it('takes runner.exportMode, refusing server-side on S3 without a named collection in one line naming both keys', () => {
+    const onS3 = (exportMode: unknown, clickhouse?: object) => ({
+      runner: { kind: 'embedded', warehouse: 's3://lake/w', exportMode },
+      storage: { s3: { ...s3, ...(clickhouse ? { clickhouse } : {}) } },
+      tables: [table],
+    });
+    expect(issuesOf(onS3('server-side'))).toEqual([
+      'runner.exportMode: "server-side" on "s3://lake/w" needs storage.s3.clickhouse.namedCollection: the named collection with the store\'s credentials on the ClickHouse server',
+    ]);
+    expect(parseConfig(onS3('server-side', { namedCollection: 'lake' })).runner).toMatchObject({ exportMode: 'server-side' });
+    expect(parseConfig(onS3('stream')).runner).toMatchObject({ exportMode: 'stream' });
+    expect(parseConfig({ runner: { kind: 'embedded', exportMode: 'server-side' }, tables: [table] }).runner).toMatchObject({ exportMode: 'server-side' });
+    expect(issuesOf(onS3('server-file'))).toEqual(['runner.exportMode: unknown export mode "server-file": expected "stream" or "server-side"']);
+    // Unset, the engine decides (server-side in process, stream from a server).
+    expect((parseConfig(onS3(undefined)).runner as { exportMode?: unknown }).exportMode).toBeUndefined();
+  });
+
   it('keeps local warehouses and the filesystem catalog as they were', () => {
     const config = parseConfig({ tables: [table] });
     expect(config.runner).toMatchObject({ kind: 'embedded', warehouse: './warehouse', catalog: 'filesystem' });

@@ -38,7 +38,7 @@ afterAll(async () => {
 });
 
 describe('a full disk', () => {
-  it.for(['server-file', 'stream'] as const)('is reported as disk full, not as a broken Parquet file (%s export)', { timeout: 120_000 }, async (exportMode, { skip }) => {
+  it.for(['server-side', 'stream'] as const)('is reported as disk full, not as a broken Parquet file (%s export)', { timeout: 120_000 }, async (exportMode, { skip }) => {
     if (!tmpfs) return skip('a tmpfs cannot be mounted here (not root?)');
     const catalog = new FilesystemCatalog({ warehouse: join(tmpfs, exportMode) });
     const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode });

@@ -48,9 +48,9 @@ async function icebergCount(name: string): Promise<number> {
 }
 
 describe('EmbeddedIcebergRunner', () => {
-  it('with server-file export, has ClickHouse write the files and offloads consecutive windows exactly once', async () => {
+  it('with server-side export, has ClickHouse write the files and offloads consecutive windows exactly once', async () => {
     await sourceTable('server_file');
-    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-file' });
+    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-side' });
     const first = await runner.run(job('server_file', 'r1', INITIAL_CURSOR, '2024-01-01T06:00:00Z'), live());
     const second = await runner.run(job('server_file', 'r2', first.maxCursor!), live());
     expect(first.rowsWritten + second.rowsWritten).toBe(400);

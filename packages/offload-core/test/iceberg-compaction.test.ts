@@ -38,7 +38,7 @@ afterAll(async () => {
 async function offloaded(name: string, windows: number): Promise<{ runner: EmbeddedIcebergRunner; last: Cursor }> {
   await ch.client.command({ query: bronzeDdl(`k2.${name}`) });
   await ch.client.command({ query: bronzeInsert(`k2.${name}`, 0, 1000) });
-  const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-file' });
+  const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-side' });
   let after = INITIAL_CURSOR;
   const start = Date.parse('2024-01-01T00:00:00Z');
   for (let i = 1; i <= windows; i++) {

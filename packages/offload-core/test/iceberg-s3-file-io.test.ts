@@ -79,6 +79,73 @@ describe('S3FileIO on an S3-compatible server (moto)', () => {
     await staged.discard();
   });
 
+  /** The SDK commands a FileIO sends, with their `Range`/`CopySourceRange`, through a client that records them. */
+  function recordingIO(): { io: S3FileIO; sent: string[] } {
+    const client = new S3Client(s3ClientConfig({ endpoint: s3.endpoint, region: s3.region, pathStyle: true }));
+    const sent: string[] = [];
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        const input = args.input as { Range?: string; CopySourceRange?: string };
+        sent.push([context.commandName, input.Range ?? input.CopySourceRange].filter(Boolean).join(' '));
+        return next(args);
+      },
+      { step: 'initialize' },
+    );
+    return { io: new S3FileIO({ endpoint: s3.endpoint, region: s3.region, pathStyle: true }, client), sent };
+  }
+
+  async function multipartUploadsIn(bucket: string): Promise<number> {
+    const { ListMultipartUploadsCommand } = await import('@aws-sdk/client-s3');
+    const client = new S3Client(s3ClientConfig({ endpoint: s3.endpoint, region: s3.region, pathStyle: true }));
+    return (await client.send(new ListMultipartUploadsCommand({ Bucket: bucket }))).Uploads?.length ?? 0;
+  }
+
+  it('publishes a staged object with a new tail by copying its body inside the store: the body never comes through', async () => {
+    const { io: recorded, sent } = recordingIO();
+    const body = randomBytes(6 * 1024 * 1024 + 7);
+    const staged = await recorded.stageObject('s3a://lake/t/data/server.parquet');
+    expect(staged.location).toMatch(/^s3a:\/\/lake\/t\/data\/\.[0-9a-f-]{36}\.partial$/);
+    // What ClickHouse would write: a body and a tail to replace.
+    await recorded.write(staged.location, Buffer.concat([body, Buffer.from('old tail')]));
+    expect(await staged.readTail(8)).toEqual({ bytes: new Uint8Array(Buffer.from('old tail')), size: body.length + 8 });
+    sent.length = 0;
+    await staged.publishWithTail(body.length, Buffer.from('the new, longer tail'));
+    expect(Buffer.from(await io.read('s3://lake/t/data/server.parquet')).equals(Buffer.concat([body, Buffer.from('the new, longer tail')]))).toBe(true);
+    expect(sent).toEqual([
+      'CreateMultipartUploadCommand',
+      `UploadPartCopyCommand bytes=0-${body.length - 1}`,
+      'UploadPartCommand',
+      'CompleteMultipartUploadCommand',
+      'DeleteObjectCommand',
+    ]);
+    expect(await io.exists(staged.location)).toBe(false);
+  });
+
+  it('copies a body under the 5 MiB part minimum through this process into one PUT', async () => {
+    const { io: recorded, sent } = recordingIO();
+    const staged = await recorded.stageObject('s3://lake/t/data/small.parquet');
+    await recorded.write(staged.location, Buffer.from('PAR1 small body|old'));
+    sent.length = 0;
+    await staged.publishWithTail(15, Buffer.from('|new tail'));
+    expect(Buffer.from(await io.read('s3://lake/t/data/small.parquet')).toString()).toBe('PAR1 small body|new tail');
+    expect(sent).toEqual(['GetObjectCommand bytes=0-14', 'PutObjectCommand', 'DeleteObjectCommand']);
+  });
+
+  it('aborts the multipart upload when a copy fails, leaving no object and no upload', async () => {
+    await s3.createBucket('abort-test');
+    const staged = await io.stageObject('s3://abort-test/t/x.parquet');
+    await io.write(staged.location, randomBytes(6 * 1024 * 1024 + 4));
+    // The staged object vanishes (someone else's cleanup): the copy fails inside the upload.
+    await io.delete(staged.location);
+    const error = await staged.publishWithTail(6 * 1024 * 1024, Buffer.from('tail')).then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as Error).message).toContain('s3://abort-test/t/x.parquet');
+    expect(await io.exists('s3://abort-test/t/x.parquet')).toBe(false);
+    expect(await multipartUploadsIn('abort-test')).toBe(0);
+    await staged.discard();
+    expect(await io.exists(staged.location)).toBe(false);
+  });
+
   it('parses s3, s3a and s3n locations as the same store and rejects others', () => {
     expect(parseS3Location('s3a://b/k/x')).toEqual({ bucket: 'b', key: 'k/x' });
     expect(parseS3Location('s3://b')).toEqual({ bucket: 'b', key: '' });

@@ -113,7 +113,7 @@ function checksumSql(from: string, expression: (c: ClickHouseColumn) => string, 
   return `SELECT toString(count()) AS n, ${parts.join(', ')} FROM ${from} ${where}`;
 }
 
-describe.each(['stream', 'server-file'] as const)('ClickHouseParquetSource, %s export', (mode) => {
+describe.each(['stream', 'server-side'] as const)('ClickHouseParquetSource, %s export', (mode) => {
   beforeAll(() => {
     exportMode = mode;
   });

@@ -109,7 +109,7 @@ describe('a simulated day of offloads, then maintenance', () => {
 
     const clock = new ManualClock(new Date('2024-01-01T00:20:00Z'));
     const catalog = new FilesystemCatalog({ warehouse: temp.path, clock });
-    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-file', clock });
+    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-side', clock });
     const orchestrator = cycles([tableConfig({ name: 'day' })], new InMemoryWatermarkStore(), runner, clock);
     for (let i = 0; i < CYCLES; i++) {
       expect((await orchestrator.runCycle()).status).toBe('success');

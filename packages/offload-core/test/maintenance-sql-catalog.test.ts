@@ -41,7 +41,7 @@ describe('maintenance on the SQL (JDBC) catalog', () => {
   it('compacts, expires the replaced files and removes a killed run\'s leftovers; the rows and the watermark stay', { timeout: 180_000 }, async () => {
     await ch.client.command({ query: bronzeDdl('k2.sqlt') });
     await ch.client.command({ query: bronzeInsert('k2.sqlt', 0, 1000) });
-    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-file' });
+    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-side' });
     let after = INITIAL_CURSOR;
     for (let i = 1; i <= 6; i++) {
       const untilMicros = microsFromDate(new Date(Date.parse('2024-01-01T00:00:00Z') + i * 5 * 3600 * 1000));

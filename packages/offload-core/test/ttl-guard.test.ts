@@ -86,7 +86,7 @@ describe('TTL guard (ttlGuard: stop-merges)', () => {
     const orchestrator = new CycleOrchestrator({
       tables: [guarded!],
       store,
-      runner: new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-file' }),
+      runner: new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-side' }),
       concurrency: 1,
       retry: noRetry,
       lateDataBufferMinutes: 5,

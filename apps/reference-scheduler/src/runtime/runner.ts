@@ -21,12 +21,14 @@ import type {
   Logger,
   IcebergCatalogSettings,
   OffloadConfig,
+  ParquetExportMode,
   RestAuth,
   RestCatalogConfig,
   RestCatalogSecret,
   S3StorageConfig,
   S3StorageOptions,
   SparkRunnerConfig,
+  StorageOptions,
 } from '@coldtier/offload-core';
 import type { AppPool } from './pg.js';
 
@@ -67,12 +69,22 @@ function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boole
     clickhouse,
     catalog,
     targetFileSizeBytes: runner.targetFileSizeBytes,
-    // An in-process ClickHouse writes the Parquet files itself; a server's rows stream through us.
-    exportMode: inProcessClickHouse ? ('server-file' as const) : ('stream' as const),
+    exportMode: runner.exportMode ?? defaultExportMode(runner, inProcessClickHouse, settings),
+    storage: storageOptions(settings),
     logger: deps.logger,
   };
   if (!(catalog instanceof SqlCatalog) || !deps.pool) return new EmbeddedIcebergRunner(common);
   return new EmbeddedIcebergRunner({ ...common, sharedTransaction: { store: new PostgresWatermarkStore({ pool: deps.pool }) } });
+}
+
+/**
+ * An in-process ClickHouse writes the Parquet files itself wherever it
+ * reaches the warehouse (a local one, or S3 through a named collection);
+ * otherwise, and for a server, the rows stream through Coldtier.
+ */
+function defaultExportMode(runner: EmbeddedRunnerConfig, inProcessClickHouse: boolean, settings: CatalogSettings): ParquetExportMode {
+  const reachable = !isObjectStoreLocation(runner.warehouse) || settings.storage.s3?.clickhouse !== undefined;
+  return inProcessClickHouse && reachable ? 'server-side' : 'stream';
 }
 
 /** The catalog keys both runner kinds share. */
@@ -88,8 +100,7 @@ export type CatalogSettings = Pick<OffloadConfig, 'storage' | 'restCatalogSecret
 export function createCatalog(runner: CatalogConfig, pool: AppPool | undefined, settings: CatalogSettings): Catalog {
   const objectStore = isObjectStoreLocation(runner.warehouse);
   const warehouse = objectStore ? runner.warehouse : resolve(runner.warehouse);
-  const s3 = settings.storage.s3;
-  const io = fileIOFor(warehouse, s3 ? { s3: s3Options(s3) } : {});
+  const io = fileIOFor(warehouse, storageOptions(settings));
   const catalog = runner.catalog;
   if (typeof catalog === 'object') {
     return new RestCatalog({
@@ -105,6 +116,11 @@ export function createCatalog(runner: CatalogConfig, pool: AppPool | undefined, 
   return new SqlCatalog({ name: runner.catalogName, pool, io, warehouse });
 }
 
+function storageOptions(settings: CatalogSettings): StorageOptions {
+  const s3 = settings.storage.s3;
+  return s3 ? { s3: s3Options(s3) } : {};
+}
+
 function s3Options(s3: S3StorageConfig): S3StorageOptions {
   return {
     ...(s3.endpoint ? { endpoint: s3.endpoint } : {}),
@@ -116,6 +132,7 @@ function s3Options(s3: S3StorageConfig): S3StorageOptions {
     requestTimeoutMs: s3.requestTimeoutSeconds * 1000,
     conditionalWrites: s3.conditionalWrites,
     ...(s3.stagingDir ? { stagingDir: resolve(s3.stagingDir) } : {}),
+    ...(s3.clickhouse ? { clickhouse: { namedCollection: s3.clickhouse.namedCollection, ...(s3.clickhouse.endpoint ? { endpoint: s3.clickhouse.endpoint } : {}) } } : {}),
   };
 }
 

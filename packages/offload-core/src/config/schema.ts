@@ -170,6 +170,18 @@ const s3StorageSchema = z.strictObject({
   conditionalWrites: z.boolean().default(true),
   /** Local directory data files are staged in before upload; default the OS temp dir. */
   stagingDir: z.string().min(1).optional(),
+  /**
+   * How the ClickHouse server reaches the store (server-side export, reads
+   * of the cold tier): a named collection on that server holds the
+   * credentials, so Coldtier never sends ClickHouse a secret.
+   */
+  clickhouse: z
+    .strictObject({
+      namedCollection: identifier,
+      /** The endpoint as the ClickHouse server reaches it; default `endpoint`. */
+      endpoint: httpUrl('the S3 endpoint URL as the ClickHouse server reaches it').optional(),
+    })
+    .optional(),
 });
 
 const storageSchema = z.strictObject({ s3: s3StorageSchema.optional() }).prefault({});
@@ -221,6 +233,13 @@ const sparkRunnerSchema = z.strictObject({
 const embeddedRunnerSchema = z.strictObject({
   kind: z.literal('embedded'),
   ...catalogFields,
+  /**
+   * How data files reach the warehouse: `stream` (rows come through
+   * Coldtier) or `server-side` (ClickHouse writes them; on S3 through
+   * `storage.s3.clickhouse`). Default: `server-side` for the embedded
+   * engine, `stream` for a ClickHouse server.
+   */
+  exportMode: z.enum(['stream', 'server-side'], { error: (issue) => `unknown export mode ${JSON.stringify(issue.input)}: expected "stream" or "server-side"` }).optional(),
   targetFileSizeBytes: z.number().int().positive().max(16 * 1024 ** 3).default(128 * 1024 * 1024),
 });
 
@@ -283,6 +302,13 @@ export const configSchema = z
     if (runner.kind === 'embedded' && isObjectStoreLocation(runner.warehouse)) {
       if (!config.storage.s3) {
         ctx.addIssue({ code: 'custom', path: ['storage', 's3'], message: `required when runner.warehouse is ${JSON.stringify(runner.warehouse)}: give at least the region` });
+      }
+      if (runner.exportMode === 'server-side' && config.storage.s3 && !config.storage.s3.clickhouse) {
+        ctx.addIssue({
+          code: 'custom',
+          path: ['runner', 'exportMode'],
+          message: `"server-side" on ${JSON.stringify(runner.warehouse)} needs storage.s3.clickhouse.namedCollection: the named collection with the store's credentials on the ClickHouse server`,
+        });
       }
       if (runner.catalog === 'filesystem' && config.storage.s3?.conditionalWrites === false) {
         ctx.addIssue({

@@ -80,11 +80,13 @@ export { MANIFEST_FILE_SCHEMA, readManifestList, summarizePartitions, writeManif
 export type { FieldSummary, ManifestFile, ManifestListContext } from './spec/manifest-list.js';
 
 export { FileAlreadyExistsError } from './io/file-io.js';
-export type { FileIO, FileInfo, StagedFile } from './io/file-io.js';
+export type { FileIO, FileInfo, StagedFile, StagedObject } from './io/file-io.js';
 export { LocalFileIO, fileUri, localPath } from './io/local.js';
 export { S3FileIO, StorageError, parseS3Location, s3ClientConfig } from './io/s3.js';
 export type { S3StorageOptions } from './io/s3.js';
 export { fileIOFor } from './io/for-location.js';
+export { INLINE_SQL_VALUES, clickHouseIcebergTable, clickHouseObjectUrl, clickHouseParquetFile } from './io/clickhouse-files.js';
+export type { ClickHouseS3Access, IcebergTableOptions, ParquetFileOptions, SqlValues } from './io/clickhouse-files.js';
 export type { StorageOptions } from './io/for-location.js';
 
 export { CommitConflictError, CommitStateUnknownError, TableAlreadyExistsError, formatIdentifier } from './catalog/catalog.js';
@@ -165,7 +167,8 @@ export type { ParquetFooter, SchemaNode } from './parquet/footer.js';
 export { FieldIdMappingError, assignFieldIds } from './parquet/field-ids.js';
 export { footerMetrics } from './parquet/metrics.js';
 export type { ParquetMetrics } from './parquet/metrics.js';
-export { rewriteWithFieldIds } from './parquet/rewrite.js';
+export { fieldIdTail, rewriteWithFieldIds } from './parquet/rewrite.js';
+export type { FieldIdTail, RewrittenParquet } from './parquet/rewrite.js';
 
 export {
   ClickHouseParquetSource,

@@ -34,6 +34,30 @@ export interface FileIO {
    * refuses a storage without it.
    */
   listRecursive?(prefix: string): Promise<FileInfo[]>;
+  /**
+   * An object another process writes whole (ClickHouse's `INSERT INTO
+   * FUNCTION`, the server-side export), whose tail is then replaced as it
+   * is published at `location`: a Parquet footer gains its field ids
+   * without the body passing through this process where the store can copy
+   * it itself. Optional: a storage without it takes no server-side export.
+   */
+  stageObject?(location: string): Promise<StagedObject>;
+}
+
+/** An object being written by another process on its way to `location` (see {@link FileIO.stageObject}). */
+export interface StagedObject {
+  /** Where the other process writes the object: on the same storage, beside `location`. */
+  readonly location: string;
+  /** The object's last `length` bytes (all of it when shorter) and its size. */
+  readTail(length: number): Promise<{ readonly bytes: Uint8Array; readonly size: number }>;
+  /**
+   * Makes the staged object's first `keepBytes` followed by `tail` the
+   * object at the location (replacing any), then removes the staged object.
+   * Readers never see a partial object.
+   */
+  publishWithTail(keepBytes: number, tail: Uint8Array): Promise<void>;
+  /** Removes the staged object without publishing; safe to call after a failed or a completed publish. */
+  discard(): Promise<void>;
 }
 
 /** A file being written locally on its way to `location` (see {@link FileIO.stage}). */

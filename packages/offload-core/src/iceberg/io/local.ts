@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { access, link, mkdir, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
+import { access, link, mkdir, open, readdir, readFile, rename, rm, stat, unlink, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { FileAlreadyExistsError, type FileInfo, type FileIO, type StagedFile } from './file-io.js';
+import { FileAlreadyExistsError, type FileInfo, type FileIO, type StagedFile, type StagedObject } from './file-io.js';
 
 /** A local path from a plain path or a `file:` URI (`file:/a`, `file:///a`). */
 export function localPath(location: string): string {
@@ -97,6 +97,39 @@ export class LocalFileIO implements FileIO {
     return {
       path: staging,
       publish: () => rename(staging, path),
+      discard: () => rm(staging, { force: true }),
+    };
+  }
+
+  /** Staged beside the target, its tail replaced in place, published with one rename. */
+  async stageObject(location: string): Promise<StagedObject> {
+    const path = localPath(location);
+    await mkdir(dirname(path), { recursive: true });
+    const staging = join(dirname(path), `.${randomUUID()}.partial`);
+    return {
+      location: staging,
+      readTail: async (length) => {
+        const handle = await open(staging, 'r');
+        try {
+          const { size } = await handle.stat();
+          const bytes = new Uint8Array(Math.min(length, size));
+          await handle.read(bytes, 0, bytes.length, size - bytes.length);
+          return { bytes, size };
+        } finally {
+          await handle.close();
+        }
+      },
+      publishWithTail: async (keepBytes, tail) => {
+        const handle = await open(staging, 'r+');
+        try {
+          await handle.truncate(keepBytes);
+          await handle.write(tail, 0, tail.length, keepBytes);
+          await handle.sync();
+        } finally {
+          await handle.close();
+        }
+        await rename(staging, path);
+      },
       discard: () => rm(staging, { force: true }),
     };
   }

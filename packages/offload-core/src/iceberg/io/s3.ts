@@ -6,7 +6,8 @@ import { join } from 'node:path';
 import type * as S3SdkModule from '@aws-sdk/client-s3';
 import type { S3Client, S3ClientConfig } from '@aws-sdk/client-s3';
 import { OffloadError } from '../../errors.js';
-import { FileAlreadyExistsError, type FileInfo, type FileIO, type StagedFile } from './file-io.js';
+import type { ClickHouseS3Access } from './clickhouse-files.js';
+import { FileAlreadyExistsError, type FileInfo, type FileIO, type StagedFile, type StagedObject } from './file-io.js';
 
 /** How to reach an S3-compatible store. Credentials are never part of it: see {@link S3FileIO}. */
 export interface S3StorageOptions {
@@ -33,6 +34,8 @@ export interface S3StorageOptions {
   readonly conditionalWrites?: boolean;
   /** Local directory data files are staged in before upload. Default the OS temp dir. */
   readonly stagingDir?: string;
+  /** How the ClickHouse server reaches this store; absent, ClickHouse cannot read or write its objects. */
+  readonly clickhouse?: ClickHouseS3Access;
 }
 
 /** A storage failure that is not the caller's logic: network, throttling that outlasted the retries, permissions. */
@@ -48,6 +51,8 @@ export class StorageError extends OffloadError {
 type S3Sdk = typeof S3SdkModule;
 
 const MIN_PART_SIZE = 5 * 1024 * 1024;
+/** S3's largest part, for uploads and for `UploadPartCopy` ranges alike. */
+const MAX_PART_SIZE = 5 * 1024 ** 3;
 const S3_SCHEMES = /^s3[an]?:\/\/([^/]+)\/?(.*)$/;
 
 /** Whether a location is on S3: `s3://`, or Hadoop's `s3a://` and `s3n://` for the same store. */
@@ -176,6 +181,86 @@ export class S3FileIO implements FileIO {
         await discard();
       },
     };
+  }
+
+  /**
+   * Staged as a sibling object (`.<uuid>.partial` beside the target, so
+   * orphan cleanup finds one a crash left). Publishing copies the body
+   * inside the store with `UploadPartCopy` and uploads only the new tail.
+   */
+  async stageObject(location: string): Promise<StagedObject> {
+    const { bucket, key } = parseS3Location(location);
+    const scheme = location.slice(0, location.indexOf('://'));
+    const dir = key.includes('/') ? key.slice(0, key.lastIndexOf('/') + 1) : '';
+    const stagingKey = `${dir}.${randomUUID()}.partial`;
+    const staging = `${scheme}://${bucket}/${stagingKey}`;
+    const discard = () => this.delete(staging);
+    return {
+      location: staging,
+      discard,
+      readTail: (length) => this.#readTail(staging, length),
+      publishWithTail: async (keepBytes, tail) => {
+        await this.#call(location, () => this.#composeObject({ bucket, key: stagingKey }, keepBytes, tail, { bucket, key }));
+        await discard();
+      },
+    };
+  }
+
+  /** A suffix range GET: the tail, and the size from its `Content-Range`. */
+  async #readTail(location: string, length: number): Promise<{ bytes: Uint8Array; size: number }> {
+    const out = await this.#send(location, ({ sdk, client }, b) => client.send(new sdk.GetObjectCommand({ ...b, Range: `bytes=-${length}` })));
+    if (!out.Body) throw new StorageError(`${location} has no body`, { retryable: true });
+    const bytes = await out.Body.transformToByteArray();
+    const size = Number(/\/(\d+)$/.exec(out.ContentRange ?? '')?.[1] ?? bytes.length);
+    return { bytes, size };
+  }
+
+  /**
+   * Writes `target` as the first `keepBytes` of `source` followed by
+   * `tail`. Above S3's 5 MiB part minimum the body is copied by the store
+   * (`UploadPartCopy` ranges of at most 5 GiB) and only the tail is
+   * uploaded; below it a multipart upload is not allowed, so the body (at
+   * most 5 MiB, bounded) comes through this process into one PUT. A
+   * failed multipart upload is aborted.
+   */
+  async #composeObject(source: { bucket: string; key: string }, keepBytes: number, tail: Uint8Array, target: { bucket: string; key: string }): Promise<void> {
+    const { sdk, client } = await this.#sdk();
+    const dest = { Bucket: target.bucket, Key: target.key };
+    if (keepBytes < MIN_PART_SIZE) {
+      const head = await client.send(new sdk.GetObjectCommand({ Bucket: source.bucket, Key: source.key, Range: `bytes=0-${keepBytes - 1}` }));
+      const body = head.Body ? await head.Body.transformToByteArray() : new Uint8Array();
+      if (body.length !== keepBytes) throw new StorageError(`s3://${source.bucket}/${source.key} ended after ${body.length} of ${keepBytes} bytes`, { retryable: true });
+      const data = new Uint8Array(keepBytes + tail.length);
+      data.set(body, 0);
+      data.set(tail, keepBytes);
+      await client.send(new sdk.PutObjectCommand({ ...dest, Body: data, ContentLength: data.length }));
+      return;
+    }
+    const { UploadId } = await client.send(new sdk.CreateMultipartUploadCommand(dest));
+    if (!UploadId) throw new StorageError(`no upload id for s3://${target.bucket}/${target.key}`, { retryable: true });
+    try {
+      // Equal copy ranges, so none falls under the part minimum.
+      const count = Math.ceil(keepBytes / MAX_PART_SIZE);
+      const size = Math.ceil(keepBytes / count);
+      const copySource = `${source.bucket}/${source.key.split('/').map(encodeURIComponent).join('/')}`;
+      const parts = await Promise.all(
+        Array.from({ length: count }, async (_, i) => {
+          const start = i * size;
+          const end = Math.min(keepBytes, start + size) - 1;
+          const out = await client.send(
+            new sdk.UploadPartCopyCommand({ ...dest, UploadId, PartNumber: i + 1, CopySource: copySource, CopySourceRange: `bytes=${start}-${end}` }),
+          );
+          return { PartNumber: i + 1, ETag: out.CopyPartResult?.ETag };
+        }),
+      );
+      const last = await client.send(new sdk.UploadPartCommand({ ...dest, UploadId, PartNumber: count + 1, Body: tail, ContentLength: tail.length }));
+      parts.push({ PartNumber: count + 1, ETag: last.ETag });
+      await client.send(new sdk.CompleteMultipartUploadCommand({ ...dest, UploadId, MultipartUpload: { Parts: parts } }));
+    } catch (error) {
+      // The upload's parts cost storage until aborted; the lifecycle rule is only the backstop.
+      await client.send(new sdk.AbortMultipartUploadCommand({ ...dest, UploadId })).catch(() => undefined);
+      throw error;
+    }
   }
 
   /** Multipart above one part (a single PUT below), parts uploaded as they are read; a failed upload is aborted. */

@@ -52,6 +52,36 @@ function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
 }
 
+/** Bytes after the footer: its length (4 bytes, little-endian) and the magic. */
+export const PARQUET_TRAILER_BYTES = 8;
+
+/**
+ * Where the footer of a file of `fileSize` bytes starts, from the file's
+ * last {@link PARQUET_TRAILER_BYTES} bytes; `name` goes into errors.
+ */
+export function parquetFooterStart(trailer: Uint8Array, fileSize: number, name: string): number {
+  if (fileSize < 12) throw new ParquetFooterError(name, `${fileSize} bytes is too small for a Parquet file`);
+  if (trailer.length !== PARQUET_TRAILER_BYTES || !sameBytes(trailer.subarray(4), MAGIC)) {
+    // `PARE` marks an encrypted footer; anything else is a truncated or non-Parquet file.
+    throw new ParquetFooterError(name, 'missing PAR1 magic: not a Parquet file, truncated, or footer-encrypted');
+  }
+  const length = new DataView(trailer.buffer, trailer.byteOffset, 4).getUint32(0, true);
+  const footerStart = fileSize - PARQUET_TRAILER_BYTES - length;
+  if (footerStart < 4) throw new ParquetFooterError(name, `footer length ${length} exceeds the file size ${fileSize}`);
+  return footerStart;
+}
+
+/** Decodes the footer bytes (from `footerStart` up to the trailer) of a file of `fileSize` bytes. */
+export function decodeParquetFooter(bytes: Uint8Array, footerStart: number, fileSize: number, name: string): ParquetFooter {
+  try {
+    const { struct, end } = decodeStruct(bytes);
+    if (end !== bytes.length) throw new ThriftDecodeError(`footer decoded to ${end} of ${bytes.length} bytes`);
+    return { metadata: struct, footerStart, fileSize };
+  } catch (cause) {
+    throw new ParquetFooterError(name, 'cannot decode the FileMetaData footer', { cause });
+  }
+}
+
 /** Reads the footer of a local Parquet file without reading its data pages. */
 export async function readParquetFooter(path: string): Promise<ParquetFooter> {
   const handle = await open(path, 'r');
@@ -60,27 +90,26 @@ export async function readParquetFooter(path: string): Promise<ParquetFooter> {
     if (size < 12) throw new ParquetFooterError(path, `${size} bytes is too small for a Parquet file`);
     const head = new Uint8Array(4);
     await handle.read(head, 0, 4, 0);
-    const tail = new Uint8Array(8);
-    await handle.read(tail, 0, 8, size - 8);
-    if (!sameBytes(head, MAGIC) || !sameBytes(tail.subarray(4), MAGIC)) {
-      // `PARE` marks an encrypted footer; anything else is a truncated or non-Parquet file.
-      throw new ParquetFooterError(path, 'missing PAR1 magic: not a Parquet file, truncated, or footer-encrypted');
-    }
-    const length = new DataView(tail.buffer).getUint32(0, true);
-    const footerStart = size - 8 - length;
-    if (footerStart < 4) throw new ParquetFooterError(path, `footer length ${length} exceeds the file size ${size}`);
-    const bytes = new Uint8Array(length);
-    await handle.read(bytes, 0, length, footerStart);
-    try {
-      const { struct, end } = decodeStruct(bytes);
-      if (end !== length) throw new ThriftDecodeError(`footer decoded to ${end} of ${length} bytes`);
-      return { metadata: struct, footerStart, fileSize: size };
-    } catch (cause) {
-      throw new ParquetFooterError(path, 'cannot decode the FileMetaData footer', { cause });
-    }
+    if (!sameBytes(head, MAGIC)) throw new ParquetFooterError(path, 'missing PAR1 magic: not a Parquet file, truncated, or footer-encrypted');
+    const trailer = new Uint8Array(PARQUET_TRAILER_BYTES);
+    await handle.read(trailer, 0, PARQUET_TRAILER_BYTES, size - PARQUET_TRAILER_BYTES);
+    const footerStart = parquetFooterStart(trailer, size, path);
+    const bytes = new Uint8Array(size - PARQUET_TRAILER_BYTES - footerStart);
+    await handle.read(bytes, 0, bytes.length, footerStart);
+    return decodeParquetFooter(bytes, footerStart, size, path);
   } finally {
     await handle.close();
   }
+}
+
+/** The bytes that end a Parquet file with this footer: the encoded `FileMetaData`, its length and the magic. */
+export function encodeParquetFooter(metadata: ThriftStruct): Uint8Array {
+  const encoded = encodeStruct(metadata);
+  const tail = new Uint8Array(encoded.length + PARQUET_TRAILER_BYTES);
+  tail.set(encoded, 0);
+  new DataView(tail.buffer).setUint32(encoded.length, encoded.length, true);
+  tail.set(MAGIC, encoded.length + 4);
+  return tail;
 }
 
 /**
@@ -90,20 +119,16 @@ export async function readParquetFooter(path: string): Promise<ParquetFooter> {
  * absolute, so they stay valid. Returns the new file size.
  */
 export async function writeParquetFooter(path: string, footer: ParquetFooter, metadata: ThriftStruct): Promise<number> {
-  const encoded = encodeStruct(metadata);
-  const trailer = new Uint8Array(8);
-  new DataView(trailer.buffer).setUint32(0, encoded.length, true);
-  trailer.set(MAGIC, 4);
+  const tail = encodeParquetFooter(metadata);
   const handle = await open(path, 'r+');
   try {
     await handle.truncate(footer.footerStart);
-    await handle.write(encoded, 0, encoded.length, footer.footerStart);
-    await handle.write(trailer, 0, trailer.length, footer.footerStart + encoded.length);
+    await handle.write(tail, 0, tail.length, footer.footerStart);
     await handle.sync();
   } finally {
     await handle.close();
   }
-  return footer.footerStart + encoded.length + trailer.length;
+  return footer.footerStart + tail.length;
 }
 
 /** A Parquet schema element with its children, rebuilt from the flat depth-first list. */

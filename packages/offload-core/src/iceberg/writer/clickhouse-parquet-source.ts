@@ -10,8 +10,11 @@ import { silentLogger } from '../../logger.js';
 import type { Logger } from '../../logger.js';
 import { compareCursors } from '../../watermark/cursor.js';
 import type { Cursor } from '../../watermark/cursor.js';
+import { clickHouseParquetFile } from '../io/clickhouse-files.js';
+import type { StorageOptions } from '../io/for-location.js';
 import { LocalFileIO } from '../io/local.js';
-import { parquetDataFile, rewriteWithFieldIds } from '../parquet/rewrite.js';
+import { fieldIdTail, parquetDataFile, rewriteWithFieldIds } from '../parquet/rewrite.js';
+import type { RewrittenParquet } from '../parquet/rewrite.js';
 import type { ClickHouseColumn } from '../schema-mapping/evolve.js';
 import type { DataFile } from '../spec/data-file.js';
 import { QUANTILE_STEPS, nextStep, planPartitions, stepRange } from './file-plan.js';
@@ -27,15 +30,17 @@ export type { ParquetSourceTable, WriteWindowRequest } from './window-plan.js';
 export type ParquetQueryClient = Pick<ClickHouseClient, 'query' | 'exec' | 'command'>;
 
 /**
- * How a file's bytes reach the table directory. `stream`: ClickHouse sends
+ * How a file's bytes reach the table's storage. `stream`: ClickHouse sends
  * the Parquet over the connection and Coldtier writes it (any server).
- * `server-file`: ClickHouse writes the file itself with
- * `INSERT INTO FUNCTION file(<absolute path>)`, so the bytes never pass
- * through this process; only for a ClickHouse that shares this filesystem
- * and may write the table's directory (chdb in process, whose client
- * otherwise holds each whole result in memory).
+ * `server-side`: ClickHouse writes the file itself (`INSERT INTO FUNCTION
+ * s3(...)` or `file(...)`, see `clickHouseParquetFile`) beside its final
+ * location, and Coldtier reads and replaces only the footer (see
+ * `FileIO.stageObject`), so the rows never pass through this process. For
+ * a ClickHouse that reaches the table's storage: the same filesystem (chdb
+ * in process, whose client would otherwise hold each whole result in
+ * memory) or the bucket, through `storage.s3.clickhouse`.
  */
-export type ParquetExportMode = 'stream' | 'server-file';
+export type ParquetExportMode = 'stream' | 'server-side';
 
 export interface WrittenWindow {
   readonly dataFiles: readonly DataFile[];
@@ -52,6 +57,8 @@ export interface ClickHouseParquetSourceOptions {
   readonly initialRowsPerFile?: number;
   /** Default `stream`. */
   readonly exportMode?: ParquetExportMode;
+  /** How ClickHouse reaches object storage, for the `server-side` export to `s3://` tables. */
+  readonly storage?: StorageOptions;
   /** Extra or overriding `output_format_parquet_*` settings. */
   readonly parquetSettings?: ClickHouseSettings;
   readonly logger?: Logger;
@@ -167,17 +174,25 @@ export class ClickHouseParquetSource {
     ].join(' AND ');
     // The inner query filters on the source columns; the outer casts, so aliases never shadow them.
     const select = `SELECT ${plan.castColumns} FROM (SELECT ${plan.sourceColumns} FROM ${plan.from} WHERE ${where})`;
+    const rewritten = this.options.exportMode === 'server-side' ? await this.writeServerSide(plan, select, params, location) : await this.writeStreamed(plan, select, params, location);
+    return rewritten && parquetDataFile(location, partition.values, rewritten);
+  }
+
+  /** ClickHouse sends the Parquet; it is staged locally, its footer rewritten there, then published (uploaded). */
+  private async writeStreamed(plan: WindowPlan, select: string, params: QueryParams, location: string): Promise<RewrittenParquet | undefined> {
+    const { request } = plan;
     // The footer is rewritten on the staged local file, so no object is ever downloaded again to fix it.
     const staged = await (request.io ?? defaultIO).stage(location);
     try {
-      await this.export(plan, select, params, staged.path);
+      const { stream } = await this.client.exec({ query: `${select} FORMAT Parquet`, query_params: params.values, ...this.queryOptions(plan) });
+      await pipeline(stream, createWriteStream(staged.path), ...(request.signal ? [{ signal: request.signal }] : []));
       const rewritten = await rewriteWithFieldIds(staged.path, request.schema);
       if (rewritten.metrics.recordCount === 0n) {
         await staged.discard();
         return undefined;
       }
       await staged.publish();
-      return parquetDataFile(location, partition.values, rewritten);
+      return rewritten;
     } catch (cause) {
       // Before the staged file is removed: it is what filled the disk.
       const full = await diskFull(request.table.name, dirname(staged.path), cause);
@@ -186,19 +201,37 @@ export class ClickHouseParquetSource {
     }
   }
 
-  private async export(plan: WindowPlan, select: string, params: QueryParams, path: string): Promise<void> {
+  /** ClickHouse writes the Parquet beside `location` itself; only the footer is read and replaced. */
+  private async writeServerSide(plan: WindowPlan, select: string, params: QueryParams, location: string): Promise<RewrittenParquet | undefined> {
+    const { request } = plan;
+    const io = request.io ?? defaultIO;
+    if (!io.stageObject) throw new OffloadError('config', `the server-side export cannot write ${location}: its storage takes no objects written by ClickHouse`, { table: request.table.name });
+    const staged = await io.stageObject(location);
+    try {
+      const target = clickHouseParquetFile(staged.location, this.options.storage ?? {}, params);
+      await this.client.command({ query: `INSERT INTO FUNCTION ${target} ${select}`, query_params: params.values, ...this.queryOptions(plan) });
+      const { keepBytes, tail, rewritten } = await fieldIdTail(staged, request.schema);
+      if (rewritten.metrics.recordCount === 0n) {
+        await staged.discard();
+        return undefined;
+      }
+      await staged.publishWithTail(keepBytes, tail);
+      return rewritten;
+    } catch (cause) {
+      // A local file ClickHouse wrote may have filled the disk; on object storage statfs fails and this finds nothing.
+      const full = await diskFull(request.table.name, dirname(staged.location), cause);
+      // The failure that matters is the write's; an object left behind is an orphan that cleanup removes.
+      await staged.discard().catch(() => undefined);
+      throw full ?? this.wrap(plan, `writing ${location} failed`, cause);
+    }
+  }
+
+  private queryOptions(plan: WindowPlan) {
     const signal = plan.request.signal;
-    const common = {
+    return {
       clickhouse_settings: { ...PARQUET_OUTPUT_SETTINGS, ...this.options.parquetSettings },
       ...(signal ? { abort_signal: signal } : {}),
     };
-    if (this.options.exportMode === 'server-file') {
-      const target = params.bind('String', path);
-      await this.client.command({ query: `INSERT INTO FUNCTION file(${target}, 'Parquet') ${select}`, query_params: params.values, ...common });
-      return;
-    }
-    const { stream } = await this.client.exec({ query: `${select} FORMAT Parquet`, query_params: params.values, ...common });
-    await pipeline(stream, createWriteStream(path), ...(signal ? [{ signal }] : []));
   }
 }
 

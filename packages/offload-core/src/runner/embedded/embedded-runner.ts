@@ -5,6 +5,7 @@ import { ConfigError, WatermarkConflictError } from '../../errors.js';
 import { parseQualifiedName } from '../../identifiers/index.js';
 import type { Catalog, LoadedTable, TableIdentifier } from '../../iceberg/catalog/catalog.js';
 import { SqlCatalog } from '../../iceberg/catalog/sql.js';
+import type { StorageOptions } from '../../iceberg/io/for-location.js';
 import type { DataFile } from '../../iceberg/spec/data-file.js';
 import type { Snapshot } from '../../iceberg/spec/snapshot.js';
 import { defaultSpec } from '../../iceberg/spec/table-metadata.js';
@@ -50,10 +51,13 @@ export interface EmbeddedIcebergRunnerOptions {
   /** Data files roll over at about this size. Default 128 MiB. */
   readonly targetFileSizeBytes?: number;
   /**
-   * `server-file` when ClickHouse shares this filesystem (chdb in process):
-   * it then writes the data files itself. Default `stream`.
+   * `server-side` when ClickHouse reaches the table's storage (chdb in
+   * process on a local warehouse; a server with `storage.s3.clickhouse` on
+   * S3): it then writes the data files itself. Default `stream`.
    */
   readonly exportMode?: ParquetExportMode;
+  /** How ClickHouse reaches object storage, for the `server-side` export to `s3://` tables. */
+  readonly storage?: StorageOptions;
   /**
    * Set when the catalog is a {@link SqlCatalog} in the watermark store's
    * database: the watermark then advances in the catalog's commit
@@ -116,6 +120,7 @@ export class EmbeddedIcebergRunner implements JobRunner {
     this.#source = new ClickHouseParquetSource(options.clickhouse, {
       targetFileSizeBytes: size,
       ...(options.exportMode ? { exportMode: options.exportMode } : {}),
+      ...(options.storage ? { storage: options.storage } : {}),
       logger: this.#logger,
     });
     this.#shared = options.sharedTransaction;
