@@ -291,6 +291,7 @@ export type {
   ParquetQueryClient,
   WrittenWindow,
   ActionOutcome,
+  ClickHouseFileRewriterOptions,
   DataFileRewriter,
   MaintainOptions,
   MaintenanceAction,

@@ -78,6 +78,14 @@ function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boole
 }
 
 /**
+ * How the embedded runner's data files reach the warehouse. `server-side`
+ * means ClickHouse reaches the table's files, which compaction needs too.
+ */
+export function exportModeOf(runner: EmbeddedRunnerConfig, config: OffloadConfig): ParquetExportMode {
+  return runner.exportMode ?? defaultExportMode(runner, config.clickhouse.url === 'embedded', config);
+}
+
+/**
  * An in-process ClickHouse writes the Parquet files itself wherever it
  * reaches the warehouse (a local one, or S3 through a named collection);
  * otherwise, and for a server, the rows stream through Coldtier.
@@ -116,7 +124,8 @@ export function createCatalog(runner: CatalogConfig, pool: AppPool | undefined, 
   return new SqlCatalog({ name: runner.catalogName, pool, io, warehouse });
 }
 
-function storageOptions(settings: CatalogSettings): StorageOptions {
+/** The storage settings FileIO and ClickHouse's table functions take. */
+export function storageOptions(settings: CatalogSettings): StorageOptions {
   const s3 = settings.storage.s3;
   return s3 ? { s3: s3Options(s3) } : {};
 }
