@@ -6,21 +6,24 @@ import type { EmbeddedClickHouse, RestCatalogServer, S3Server, TempDir } from '@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { RestCatalog } from '../src/iceberg/catalog/rest/index.js';
+import { ClickHouseFileRewriter } from '../src/iceberg/maintenance/compaction.js';
 import { maintainTable, type MaintenanceReport } from '../src/iceberg/maintenance/maintain.js';
 import { cleanOrphanFiles, type OrphanReport } from '../src/iceberg/maintenance/orphans.js';
-import { S3FileIO } from '../src/iceberg/io/s3.js';
+import { S3FileIO, type S3StorageOptions } from '../src/iceberg/io/s3.js';
 import type { TableMetadata } from '../src/iceberg/spec/table-metadata.js';
 import type { ExpireSnapshotsReport } from '../src/iceberg/transaction/expire-snapshots.js';
-import { readManifestEntries, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
+import { listLiveDataFiles, readManifestEntries, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
 import { EmbeddedIcebergRunner } from '../src/runner/embedded/embedded-runner.js';
 import { InMemoryWatermarkStore } from '../src/testing/memory-store.js';
 import { bronzeDdl, bronzeInsert, cycles, tableConfig } from './embedded-helpers.js';
 
 /**
  * Issue 12, deliver item 6: maintenance of a table on S3 (moto) behind the
- * Iceberg REST catalog server. Expiry, manifest rewriting and orphan cleanup
- * (data/ and metadata/, grace period, dry run) act on the bucket; PyIceberg,
- * through the same catalog, reads the same rows before and after.
+ * Iceberg REST catalog server. ClickHouse reads the small files from the
+ * bucket and writes the compacted one there (a named collection holds the
+ * keys); expiry, manifest rewriting and orphan cleanup (data/ and metadata/,
+ * grace period, dry run) act on the bucket; PyIceberg, through the same
+ * catalog, reads the same rows before and after.
  */
 
 const REPO = fileURLToPath(new URL('../../../', import.meta.url));
@@ -33,6 +36,7 @@ let s3: S3Server;
 let rest: RestCatalogServer;
 let ch: EmbeddedClickHouse;
 let temp: TempDir;
+let storage: { readonly s3: S3StorageOptions };
 let io: S3FileIO;
 let catalog: RestCatalog;
 
@@ -42,9 +46,12 @@ beforeAll(async () => {
   // The SDK's default provider chain, as in production (this test file runs in its own process).
   process.env['AWS_ACCESS_KEY_ID'] = s3.accessKeyId;
   process.env['AWS_SECRET_ACCESS_KEY'] = s3.secretAccessKey;
-  io = new S3FileIO({ endpoint: s3.endpoint, region: s3.region, pathStyle: true, stagingDir: temp.path });
+  storage = { s3: { endpoint: s3.endpoint, region: s3.region, pathStyle: true, stagingDir: temp.path, clickhouse: { namedCollection: 'lake_creds' } } };
+  io = new S3FileIO(storage.s3);
   catalog = new RestCatalog({ uri: rest.uri, io, timeoutMs: 10_000 });
   await catalog.createNamespace(['cold']);
+  // What an operator runs once on the ClickHouse server; Coldtier only names the collection.
+  await ch.client.command({ query: `CREATE NAMED COLLECTION lake_creds AS access_key_id = '${s3.accessKeyId}', secret_access_key = '${s3.secretAccessKey}'` });
   await ch.client.command({ query: 'CREATE DATABASE k2' });
   await ch.client.command({ query: bronzeDdl('k2.trades') });
   await ch.client.command({ query: bronzeInsert('k2.trades', 0, 600) });
@@ -104,9 +111,10 @@ async function referenced(metadata: TableMetadata): Promise<Set<string>> {
 }
 
 describe('maintenance on S3 behind a REST catalog', () => {
-  it('expires, rewrites manifests and removes orphans in the bucket; PyIceberg reads the same rows', { timeout: 300_000 }, async () => {
+  it('compacts, expires, rewrites manifests and removes orphans in the bucket; PyIceberg reads the same rows', { timeout: 300_000 }, async () => {
     const clock = new ManualClock(new Date('2024-01-01T02:00:00Z'));
-    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog });
+    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, exportMode: 'server-side', storage });
+    const rewriter = new ClickHouseFileRewriter(ch.client, { io, storage });
     const orchestrator = cycles([tableConfig({ name: 'trades' })], new InMemoryWatermarkStore({ clock }), runner, clock);
     let offloaded = 0;
     for (let i = 0; i < CYCLES; i++) {
@@ -117,6 +125,8 @@ describe('maintenance on S3 behind a REST catalog', () => {
     }
     const before = await catalog.loadTable(id);
     expect(before.metadataLocation).toMatch(/^s3:\/\//);
+    const smallFiles = (await listLiveDataFiles(io, before.metadata)).map((f) => f.dataFile.filePath).sort();
+    expect(smallFiles).toHaveLength(CYCLES);
     const pyBefore = await pyiceberg();
     expect(pyBefore).toMatchObject({ rows: String(offloaded), trade_ids: String(offloaded) });
 
@@ -130,16 +140,19 @@ describe('maintenance on S3 behind a REST catalog', () => {
     ];
     for (const path of planted) await io.write(path, new TextEncoder().encode('left by a killed run'));
     const expire = { olderThanMs: Date.now() + 60_000, retainLast: 1 };
+    // The offloads just committed (the REST server refuses snapshot times ahead of its clock, so no clock skips ahead): no quiet period.
+    const compaction = { minQuietMs: 0 };
 
     // Dry run: reports what it would do, and the bucket and the table stay as they were.
     const objects = await bucket();
-    const dry = await maintainTable(catalog, id, { dryRun: true, expire, orphanGraceMs: 0 });
+    const dry = await maintainTable(catalog, id, { rewriter, compaction, dryRun: true, expire, orphanGraceMs: 0 });
     expect(statuses(dry)).toEqual([
-      ['compact', 'skipped'],
+      ['compact', 'success'],
       ['rewrite_manifests', 'skipped'],
       ['expire_snapshots', 'success'],
       ['remove_orphans', 'success'],
     ]);
+    expect(dry.actions[0]?.detail).toMatchObject({ filesRewritten: CYCLES, filesAdded: 1, snapshotId: null, dryRun: true });
     expect((dry.actions[2]?.detail as ExpireSnapshotsReport).expiredSnapshotIds).toHaveLength(CYCLES - 1);
     const dryOrphans = dry.actions[3]?.detail as OrphanReport;
     expect(dryOrphans.dataFiles.map((f) => f.location)).toEqual([planted[0]]);
@@ -148,24 +161,30 @@ describe('maintenance on S3 behind a REST catalog', () => {
     expect((await catalog.loadTable(id)).metadataLocation).toBe(before.metadataLocation);
 
     // The real run, with the default 3-day grace period: the fresh orphans are kept.
-    const report = await maintainTable(catalog, id, { expire });
+    const report = await maintainTable(catalog, id, { rewriter, compaction, expire });
     expect(statuses(report)).toEqual([
-      ['compact', 'skipped'],
+      ['compact', 'success'],
       ['rewrite_manifests', 'success'],
       ['expire_snapshots', 'success'],
       ['remove_orphans', 'success'],
     ]);
-    expect(report.before).toMatchObject({ snapshots: CYCLES, manifests: CYCLES });
-    expect(report.after).toMatchObject({ snapshots: 1, manifests: 1, dataFiles: report.before.dataFiles });
+    expect(report.before).toMatchObject({ snapshots: CYCLES, manifests: CYCLES, dataFiles: CYCLES, maxFilesPerPartition: CYCLES });
+    expect(report.after).toMatchObject({ snapshots: 1, manifests: 1, dataFiles: 1 });
     const after = await catalog.loadTable(id);
     const live = await bucket();
     for (const path of planted) expect(live).toContain(path);
+    // ClickHouse wrote the compacted file into the bucket (no staged object left beside it).
+    const [compacted] = (await listLiveDataFiles(io, after.metadata)).map((f) => f.dataFile.filePath);
+    expect(compacted).toMatch(/^s3:\/\/warehouse\/.*\/compact-[0-9a-f-]+\.parquet$/);
+    expect(live).toContain(compacted);
+    expect(live.filter((path) => path.endsWith('.partial'))).toEqual([]);
 
-    // Gone from the bucket: the expired snapshots' manifest lists and the manifests only they listed.
+    // Gone from the bucket: the small files, the expired snapshots' manifest lists and the manifests only they listed.
     const expired = report.actions[2]?.detail as ExpireSnapshotsReport;
-    expect(expired.deletedManifestLists).toHaveLength(CYCLES);
-    expect(expired.deletedManifests).toHaveLength(CYCLES);
-    for (const path of [...expired.deletedManifestLists, ...expired.deletedManifests]) expect(live).not.toContain(path);
+    expect(expired.deletedDataFiles).toEqual(smallFiles);
+    expect(expired.deletedManifestLists).toHaveLength(CYCLES + 1);
+    expect(expired.deletedManifests.length).toBeGreaterThanOrEqual(CYCLES);
+    for (const path of [...expired.deletedDataFiles, ...expired.deletedManifestLists, ...expired.deletedManifests]) expect(live).not.toContain(path);
     // Still there: every file the retained snapshot references.
     const kept = await referenced(after.metadata);
     for (const path of kept) expect(live).toContain(path);
