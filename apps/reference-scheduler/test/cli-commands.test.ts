@@ -302,6 +302,20 @@ describe('coldtier rules and dashboard', () => {
     expect(JSON.parse(dashboard.stdout)).toMatchObject({ uid: 'iceberg-maintenance', title: 'Iceberg Table Maintenance' });
   });
 
+  it('put the maintenance alerts in the one PrometheusRule of --kubernetes, and refuse --kubernetes --maintenance', async () => {
+    const resource = await coldtier(['rules', '--config', config, '--kubernetes'], { env });
+    expect(resource.code).toBe(0);
+    const parsed = parseYaml(resource.stdout) as { kind: string; spec: { groups: { name: string; rules: { alert?: string; expr: string }[] }[] } };
+    expect(parsed.kind).toBe('PrometheusRule');
+    const maintenance = parsed.spec.groups.find((g) => g.name === 'iceberg_offload.maintenance');
+    expect(maintenance?.rules.map((r) => r.alert)).toEqual(['IcebergMaintenanceFailing', 'IcebergTableFilesAccumulating']);
+    expect(parsed.spec.groups.flatMap((g) => g.rules.map((r) => r.alert))).toContain('IcebergOffloadConsecutiveFailures');
+    const both = await coldtier(['rules', '--config', config, '--kubernetes', '--maintenance'], { env });
+    expect(both.code).toBe(2);
+    expectOneLineError(both.stderr, /--kubernetes already includes the maintenance alerts/);
+    expect(both.stdout).toBe('');
+  });
+
   it('fail with one line for an unreadable config', async () => {
     for (const command of ['rules', 'dashboard']) {
       const result = await coldtier([command, '--config', `${dir.path}/missing.yaml`]);

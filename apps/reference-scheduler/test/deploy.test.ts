@@ -5,6 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PodMonitor, PrometheusRule } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { bronzeTableDdl, insertTrades } from '@coldtier/offload-core';
+import { MAINTENANCE_ALERT_NAMES } from '@coldtier/offload-diagnostics';
 import { createTempDir, createTestDatabase, startClickHouseServer, type ClickHouseTestServer, type TempDir, type TestDatabase } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse as parseYaml, parseAllDocuments } from 'yaml';
@@ -134,6 +135,11 @@ describe('Kubernetes manifests', () => {
       // The ConfigMap's per-table override reaches the alert.
       expect(committed).toMatch(/table="bronze_trades_kraken"\}.* > 200 and /);
       expect(parseAllDocuments(committed)).toHaveLength(1);
+      // One kubectl apply carries the maintenance alerts too.
+      const spec = (parseYaml(committed) as { spec: { groups: { name: string; rules: { alert?: string }[] }[] } }).spec;
+      expect(spec.groups.map((g) => g.name)).toContain('iceberg_offload.maintenance');
+      const alerts = spec.groups.flatMap((g) => g.rules.map((r) => r.alert));
+      for (const alert of MAINTENANCE_ALERT_NAMES) expect(alerts).toContain(alert);
     } finally {
       await dir.remove();
     }

@@ -290,6 +290,7 @@ export type {
   ParquetQueryClient,
   WrittenWindow,
   ActionOutcome,
+  ClickHouseFileRewriterOptions,
   DataFileRewriter,
   MaintainOptions,
   MaintenanceAction,

@@ -1,81 +1,99 @@
-import { createTempDir, startEmbeddedClickHouse } from '@coldtier/test-support';
+import { createTempDir, hadoopCatalogConf, runSparkSql, startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse, TempDir } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
 import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
-import { currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
-import { expireSnapshots } from '../src/iceberg/transaction/expire-snapshots.js';
-import { newSnapshotId } from '../src/iceberg/transaction/snapshot-id.js';
-import { produceSnapshot } from '../src/iceberg/transaction/snapshot-producer.js';
-import { mainAncestry, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
+import { currentSchema } from '../src/iceberg/spec/table-metadata.js';
+import { mainAncestry } from '../src/iceberg/transaction/table-scan.js';
 import { EmbeddedIcebergRunner } from '../src/runner/embedded/embedded-runner.js';
-import { committedWatermarkOf, watermarkPropertyKey } from '../src/runner/embedded/summary.js';
+import { SUMMARY_WATERMARK, committedWatermarkOf, watermarkPropertyKey } from '../src/runner/embedded/summary.js';
 import { InMemoryWatermarkStore } from '../src/testing/memory-store.js';
-import { INITIAL_CURSOR, microsFromDate } from '../src/watermark/cursor.js';
+import { microsFromDate } from '../src/watermark/cursor.js';
 import { bronzeDdl, bronzeInsert, cycles, readIceberg, tableConfig } from './embedded-helpers.js';
+
+/**
+ * Issue 12's marker case with real Spark: after Spark's own insert,
+ * `expire_snapshots(retain_last => 1)` drops every Coldtier snapshot (and
+ * with them the `coldtier.watermark` summaries). A watermark store rewound to
+ * an old value must still resume from what the table holds.
+ */
+
+const SOURCE_ROWS = 400;
+/** Spark's own row: a copy of trade 0 moved past every source sequence number, so readers can tell it apart. */
+const SPARK_SEQUENCE = 1_000_000;
 
 let ch: EmbeddedClickHouse;
 let temp: TempDir;
+let warehouse: string;
 let catalog: FilesystemCatalog;
 const id = { namespace: ['cold'], name: 'marked' };
 
 beforeAll(async () => {
   ch = await startEmbeddedClickHouse();
   temp = await createTempDir();
-  catalog = new FilesystemCatalog({ warehouse: temp.path });
+  warehouse = `${temp.path}/warehouse`;
+  catalog = new FilesystemCatalog({ warehouse });
   await ch.client.command({ query: 'CREATE DATABASE k2' });
   await ch.client.command({ query: bronzeDdl('k2.marked') });
-  await ch.client.command({ query: bronzeInsert('k2.marked', 0, 400) });
+  await ch.client.command({ query: bronzeInsert('k2.marked', 0, SOURCE_ROWS) });
 });
 afterAll(async () => {
   await ch?.close();
   await temp?.remove();
 });
 
-/** What Spark's `rewrite_data_files` leaves: a `replace` snapshot over the same files, with no `coldtier.*` summary. */
-async function foreignRewrite(): Promise<void> {
-  const base = await catalog.loadTable(id);
-  const snapshotId = newSnapshotId();
-  const produced = await produceSnapshot({
-    io: catalog.io,
-    base,
-    snapshotId,
-    manifests: await readSnapshotManifests(catalog.io, currentSnapshot(base.metadata)!),
-    summary: { operation: 'replace', 'engine-name': 'spark' },
-    manifestListLocation: `${base.metadata.location}/metadata/snap-${snapshotId}-spark.avro`,
-    nowMs: Date.now(),
-  });
-  await catalog.commitTable(id, produced.requirements, produced.updates);
-}
-
 describe('the exactly-once marker', () => {
-  it('survives another engine expiring every Coldtier snapshot: a rewound watermark store offloads nothing twice', async () => {
+  it('survives Spark expiring every Coldtier snapshot: a store rewound to an old watermark offloads nothing twice', { timeout: 300_000 }, async () => {
     const table = tableConfig({ name: 'marked' });
-    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog });
-    const window = { after: INITIAL_CURSOR, untilMicros: microsFromDate(new Date('2024-01-01T06:00:00Z')) };
-    const first = await runner.run({ runId: 'r1', table, window, attempt: 1 }, new AbortController().signal);
-    expect(first.rowsWritten).toBeGreaterThan(0);
-    expect((await catalog.loadTable(id)).metadata.properties[watermarkPropertyKey('k2.marked')]).toBeDefined();
-
-    await foreignRewrite();
-    // `CALL expire_snapshots(..., retain_last => 1)` right after Spark's own commit.
-    const expired = await expireSnapshots(catalog, id, { olderThanMs: Date.now() + 60_000, retainLast: 1 });
-    expect(expired.expiredSnapshotIds).toHaveLength(1);
-    const { metadata } = await catalog.loadTable(id);
-    expect(mainAncestry(metadata).some((s) => s.summary['coldtier.watermark'] !== undefined)).toBe(false);
-    expect(committedWatermarkOf(metadata, 'k2.marked')).toEqual(first.maxCursor);
-
-    // The watermark store lost its state (restored from an old backup): recovery reads the table property.
-    const store = new InMemoryWatermarkStore();
-    const report = await cycles([table], store, runner, new ManualClock(new Date('2024-01-05T00:00:00Z'))).runCycle();
-    expect(report.tables[0]).toMatchObject({ status: 'success', rows: 400 - first.rowsWritten });
-    const loaded = await catalog.loadTable(id);
-    const [row] = await readIceberg<{ n: string; d: string }>(
-      ch.client,
-      temp.path,
-      loaded,
-      (from) => `SELECT toString(count()) AS n, toString(uniqExact(sequence_number)) AS d FROM ${from}`,
+    const clock = new ManualClock(new Date('2024-01-01T03:00:00Z'));
+    const runner = new EmbeddedIcebergRunner({ clickhouse: ch.client, catalog, clock });
+    // The store as a backup taken after the first window: it never sees the second.
+    const rewound = new InMemoryWatermarkStore({ clock });
+    const first = (await cycles([table], rewound, runner, clock).runCycle()).tables[0];
+    if (first?.status !== 'success') throw new Error(`the first window failed: ${JSON.stringify(first)}`);
+    const oldWatermark = committedWatermarkOf((await catalog.loadTable(id)).metadata, 'k2.marked')!;
+    const second = await runner.run(
+      { runId: 'second-window', table, window: { after: oldWatermark, untilMicros: microsFromDate(new Date('2024-01-01T06:00:00Z')) }, attempt: 1 },
+      new AbortController().signal,
     );
-    expect(row).toEqual({ n: '400', d: '400' });
+    expect(second.rowsWritten).toBeGreaterThan(0);
+    const offloaded = first.rows + second.rowsWritten;
+    expect(offloaded).toBeLessThan(SOURCE_ROWS);
+
+    const fields = currentSchema((await catalog.loadTable(id)).metadata).fields.map((f) =>
+      f.name === 'sequence_number' ? `sequence_number + ${SPARK_SEQUENCE} AS sequence_number` : `\`${f.name}\``,
+    );
+    const target = 'fs.cold.marked';
+    const [, expired, snapshots] = await runSparkSql({
+      localDir: temp.path,
+      conf: hadoopCatalogConf('fs', warehouse),
+      statements: [
+        `INSERT INTO ${target} SELECT ${fields.join(', ')} FROM ${target} WHERE sequence_number = 0`,
+        `CALL fs.system.expire_snapshots(table => 'cold.marked', older_than => TIMESTAMP '2999-01-01 00:00:00', retain_last => 1)`,
+        `SELECT operation, summary['${SUMMARY_WATERMARK}'] IS NULL AS unmarked FROM ${target}.snapshots`,
+      ],
+    });
+    expect(expired?.[0]?.['deleted_manifest_lists_count']).toBeGreaterThanOrEqual(2);
+    expect(snapshots).toEqual([{ operation: 'append', unmarked: true }]);
+
+    const { metadata } = await catalog.loadTable(id);
+    expect(mainAncestry(metadata).some((s) => s.summary[SUMMARY_WATERMARK] !== undefined)).toBe(false);
+    expect(metadata.properties[watermarkPropertyKey('k2.marked')]).toBeDefined();
+    expect(committedWatermarkOf(metadata, 'k2.marked')).toEqual(second.maxCursor);
+
+    clock.set(new Date('2024-01-05T00:00:00Z'));
+    const report = await cycles([table], rewound, runner, clock).runCycle();
+    expect(report.tables[0]).toMatchObject({ status: 'success', rows: SOURCE_ROWS - offloaded });
+
+    // chdb's own Iceberg reader, not Coldtier's: every source row once, plus Spark's.
+    const [row] = await readIceberg<{ n: string; source: string; distinct: string }>(
+      ch.client,
+      warehouse,
+      await catalog.loadTable(id),
+      (from) =>
+        `SELECT toString(count()) AS n, toString(countIf(sequence_number < ${SPARK_SEQUENCE})) AS source,
+           toString(uniqExactIf(sequence_number, sequence_number < ${SPARK_SEQUENCE})) AS distinct FROM ${from}`,
+    );
+    expect(row).toEqual({ n: String(SOURCE_ROWS + 1), source: String(SOURCE_ROWS), distinct: String(SOURCE_ROWS) });
   });
 });

@@ -5,6 +5,7 @@ import { CommitStateUnknownError } from '../src/iceberg/catalog/catalog.js';
 import { RestCatalog, RestCatalogError, bearerToken, clientCredentials } from '../src/iceberg/catalog/rest/index.js';
 import { S3FileIO } from '../src/iceberg/io/s3.js';
 import { currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
+import { expireSnapshots } from '../src/iceberg/transaction/expire-snapshots.js';
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
 import { listLiveDataFiles } from '../src/iceberg/transaction/table-scan.js';
 import { fakeDataFile, noSleep, tradesSchema } from './iceberg-helpers.js';
@@ -117,6 +118,20 @@ describe('REST catalog client against the Iceberg REST catalog server', () => {
     await expect(fastAppend(c, id, [fakeDataFile('s3://warehouse/data/a.parquet', 4)], { sleep: noSleep })).rejects.toBeInstanceOf(CommitStateUnknownError);
     expect(commitsSent() - before).toBe(1);
     expect((await c.loadTable(id)).metadata.snapshots).toHaveLength(0);
+  });
+
+  it('expires several snapshots in one commit, sent as one remove-snapshots update per id (the server parses no list)', async () => {
+    const c = catalog();
+    const id = await newTable(c);
+    for (const name of ['a', 'b', 'c']) await fastAppend(c, id, [fakeDataFile(`s3://warehouse/data/${name}.parquet`, 1)]);
+    const report = await expireSnapshots(c, id, { olderThanMs: Date.now() + 60_000, retainLast: 1 });
+    expect(report.expiredSnapshotIds).toHaveLength(2);
+    const sent = JSON.parse(proxy.requests.filter(isCommit).at(-1)!.body) as { updates: { action: string; 'snapshot-ids': unknown[] }[] };
+    expect(sent.updates.map((u) => [u.action, u['snapshot-ids'].length])).toEqual([
+      ['remove-snapshots', 1],
+      ['remove-snapshots', 1],
+    ]);
+    expect((await c.loadTable(id)).metadata.snapshots).toHaveLength(1);
   });
 
   it('retries a read that met a 503 or a dropped connection; a 403 fails at once as a configuration error', async () => {

@@ -1,4 +1,11 @@
-import { generateMaintenanceDashboard, renderGrafanaDashboard, renderMaintenanceRules, renderPrometheusRuleResource, renderPrometheusRules } from '@coldtier/offload-diagnostics';
+import {
+  generateMaintenanceDashboard,
+  generateMaintenanceRules,
+  renderGrafanaDashboard,
+  renderMaintenanceRules,
+  renderPrometheusRuleResource,
+  renderPrometheusRules,
+} from '@coldtier/offload-diagnostics';
 import { COMMON_HELP, COMMON_OPTIONS, parse, UsageError } from '../cli/args.js';
 import { openApp, type Command } from '../cli/io.js';
 
@@ -11,7 +18,8 @@ names; thresholds for the configured schedule with the config file's
 Options:
       --job NAME             Prometheus job scraping the scheduler (default iceberg-scheduler)
       --runbook-base-url U   where runbook_url annotations point (default docs/runbooks)
-      --kubernetes           print a PrometheusRule resource (monitoring.coreos.com/v1) instead
+      --kubernetes           print a PrometheusRule resource (monitoring.coreos.com/v1)
+                             instead, with the table maintenance alerts in it too
       --namespace NS         with --kubernetes: its metadata.namespace
       --maintenance          the table maintenance alerts instead (a second rule
                              file; windows from maintenance.intervalHours)
@@ -41,25 +49,27 @@ export const rules: Command = async (argv, io) => {
     return 0;
   }
   if (values.namespace !== undefined && values.kubernetes !== true) throw new UsageError('--namespace needs --kubernetes');
-  const app = await openApp(values, io, 'rules');
-  if (values.maintenance) {
-    io.out(
-      renderMaintenanceRules({
-        intervalHours: app.config.maintenance.intervalHours,
-        ...(values.job === undefined ? {} : { job: values.job }),
-        ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
-      }),
-    );
-    return 0;
+  if (values.maintenance === true && values.kubernetes === true) {
+    throw new UsageError('--kubernetes already includes the maintenance alerts; drop --maintenance');
   }
-  const options = {
-    thresholds: app.thresholds,
+  const app = await openApp(values, io, 'rules');
+  const common = {
     ...(values.job === undefined ? {} : { job: values.job }),
     ...(values['runbook-base-url'] === undefined ? {} : { runbookBaseUrl: values['runbook-base-url'] }),
   };
+  const maintenance = { intervalHours: app.config.maintenance.intervalHours, ...common };
+  if (values.maintenance) {
+    io.out(renderMaintenanceRules(maintenance));
+    return 0;
+  }
+  const options = { thresholds: app.thresholds, ...common };
   io.out(
     values.kubernetes === true
-      ? renderPrometheusRuleResource({ ...options, ...(values.namespace === undefined ? {} : { namespace: values.namespace }) })
+      ? renderPrometheusRuleResource({
+          ...options,
+          ...(values.namespace === undefined ? {} : { namespace: values.namespace }),
+          additionalGroups: generateMaintenanceRules(maintenance).groups,
+        })
       : renderPrometheusRules(options),
   );
   return 0;

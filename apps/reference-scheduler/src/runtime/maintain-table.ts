@@ -1,7 +1,7 @@
 import { ClickHouseFileRewriter, OffloadError, runTableMaintenance } from '@coldtier/offload-core';
 import type { MaintenanceProgress, TableConfig, TableMaintenanceResult } from '@coldtier/offload-core';
 import type { App } from './app.js';
-import { createCatalog } from './runner.js';
+import { createCatalog, exportModeOf, storageOptions } from './runner.js';
 
 /** One table's maintenance as the daemon does it, under its lease. */
 export async function maintainOne(
@@ -14,8 +14,11 @@ export async function maintainOne(
     throw new OffloadError('config', 'maintain works on the embedded runner\'s Iceberg catalog; with runner.kind "spark" use the Spark procedures');
   }
   const catalog = createCatalog(runner, await app.pool(), app.config);
-  // Only a ClickHouse in this process shares the warehouse's filesystem and can write the compacted files.
-  const rewriter = app.config.clickhouse.url === 'embedded' ? new ClickHouseFileRewriter(await app.clickhouse()) : undefined;
+  // Compaction has ClickHouse read and write the table's files: only where it reaches them, as for the server-side export.
+  const rewriter =
+    exportModeOf(runner, app.config) === 'server-side'
+      ? new ClickHouseFileRewriter(await app.clickhouse(), { io: catalog.io, storage: storageOptions(app.config) })
+      : undefined;
   return runTableMaintenance({
     store: await app.store(),
     catalog,

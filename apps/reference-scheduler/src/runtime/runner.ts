@@ -78,6 +78,14 @@ function embeddedRunner(runner: EmbeddedRunnerConfig, inProcessClickHouse: boole
 }
 
 /**
+ * How the embedded runner's data files reach the warehouse. `server-side`
+ * means ClickHouse reaches the table's files, which compaction needs too.
+ */
+export function exportModeOf(runner: EmbeddedRunnerConfig, config: OffloadConfig): ParquetExportMode {
+  return runner.exportMode ?? defaultExportMode(runner, config.clickhouse.url === 'embedded', config);
+}
+
+/**
  * An in-process ClickHouse writes the Parquet files itself wherever it
  * reaches the warehouse (a local one, or S3 through a named collection);
  * otherwise, and for a server, the rows stream through Coldtier.

@@ -123,6 +123,7 @@ export {
   planCompaction,
 } from './maintenance/index.js';
 export type {
+  ClickHouseFileRewriterOptions,
   CompactionGroup,
   CompactionOptions,
   CompactionPolicy,

@@ -1,7 +1,8 @@
 """Scans a Coldtier table with PyIceberg at one snapshot and prints aggregates and planning time as JSON.
 
 Usage: python scan_snapshot.py '{"static": "/abs/vN.metadata.json", "snapshot_id": "123"?, "filter": "..."?}'
-Used by maintenance.test.ts to compare what PyIceberg reads before and after
+   or: python scan_snapshot.py '{"rest": {"uri": "http://...", "table": "cold.t"}, "properties": {"s3.endpoint": ...}}'
+Used by the maintenance tests to compare what PyIceberg reads before and after
 maintenance, and at a retained (time-travel) snapshot.
 """
 
@@ -10,12 +11,22 @@ import sys
 import time
 
 import pyarrow.compute as pc
+from pyiceberg.catalog import load_catalog
 from pyiceberg.table import StaticTable
+
+
+def load(request):
+    """The table as a metadata file names it, or as a REST catalog serves it; `properties` configure the FileIO."""
+    properties = request.get("properties", {})
+    if "static" in request:
+        return StaticTable.from_metadata(request["static"], properties)
+    rest = request["rest"]
+    return load_catalog("rest", **{"type": "rest", "uri": rest["uri"], **properties}).load_table(rest["table"])
 
 
 def main():
     request = json.loads(sys.argv[1])
-    table = StaticTable.from_metadata(request["static"])
+    table = load(request)
     snapshot_id = int(request["snapshot_id"]) if request.get("snapshot_id") else None
     kwargs = {"snapshot_id": snapshot_id} if snapshot_id is not None else {}
     if request.get("filter"):

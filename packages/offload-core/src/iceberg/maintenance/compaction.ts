@@ -1,12 +1,13 @@
 import { randomUUID } from 'node:crypto';
-import { mkdir, rename, rm } from 'node:fs/promises';
-import { dirname } from 'node:path';
 import { systemClock } from '../../clock.js';
 import { OffloadError } from '../../errors.js';
 import { silentLogger } from '../../logger.js';
 import { CommitStateUnknownError, formatIdentifier, type Catalog, type TableIdentifier } from '../catalog/catalog.js';
-import { localPath } from '../io/local.js';
-import { parquetDataFile, rewriteWithFieldIds } from '../parquet/rewrite.js';
+import { clickHouseParquetFile } from '../io/clickhouse-files.js';
+import type { FileIO } from '../io/file-io.js';
+import type { StorageOptions } from '../io/for-location.js';
+import { LocalFileIO } from '../io/local.js';
+import { fieldIdTail, parquetDataFile } from '../parquet/rewrite.js';
 import type { DataFile } from '../spec/data-file.js';
 import { bindPartitionSpec, partitionPath } from '../spec/partition.js';
 import { partitionKey } from '../spec/snapshot.js';
@@ -28,50 +29,65 @@ export interface DataFileRewriter {
 /** Iceberg's `key=value` directories are not columns of the file; ClickHouse would add them as Hive partition columns. */
 const READ_SETTINGS = { use_hive_partitioning: 0 } as const;
 
+export interface ClickHouseFileRewriterOptions {
+  /** The table's storage (the catalog's `io`); default the local filesystem. */
+  readonly io?: FileIO;
+  /** How ClickHouse reaches the storage (`storage.s3.clickhouse` on S3); see `clickHouseParquetFile`. */
+  readonly storage?: StorageOptions;
+}
+
 /**
  * Has ClickHouse read the input Parquet files and write the output itself
- * (`INSERT INTO FUNCTION file(...) SELECT ... FROM file(...)`): no row
- * passes through this process. The inputs hold the same columns (the plan
- * never mixes files written before and after a column was added, which
- * would turn the old files' NULLs into ClickHouse defaults), so the first
- * one's structure reads them all. Then Coldtier's footer step adds the field
- * ids and reads the metrics. Needs a ClickHouse that shares the table's
- * filesystem (chdb in process).
+ * (`INSERT INTO FUNCTION file()/s3() SELECT ... FROM file()/s3()`, the
+ * table functions `clickHouseParquetFile` gives): no row passes through this
+ * process. The inputs hold the same columns (the plan never mixes files
+ * written before and after a column was added, which would turn the old
+ * files' NULLs into ClickHouse defaults), so the first one's structure reads
+ * them all. The output is staged beside its location (`FileIO.stageObject`)
+ * and published with its footer given field ids, reading only the footer.
  */
 export class ClickHouseFileRewriter implements DataFileRewriter {
-  constructor(private readonly client: ParquetQueryClient) {}
+  readonly #io: FileIO;
+  readonly #storage: StorageOptions;
+
+  constructor(
+    private readonly client: ParquetQueryClient,
+    options: ClickHouseFileRewriterOptions = {},
+  ) {
+    this.#io = options.io ?? new LocalFileIO();
+    this.#storage = options.storage ?? {};
+  }
 
   async rewrite(inputs: readonly DataFile[], output: string, schema: IcebergSchema, signal?: AbortSignal): Promise<DataFile> {
-    const path = localPath(output);
-    const temporary = `${path}.partial`;
-    const paths = inputs.map((f) => localPath(f.filePath));
-    const first = paths[0]!;
+    if (!this.#io.stageObject) throw new OffloadError('config', `compaction cannot write ${output}: its storage takes no objects written by ClickHouse`);
     const aborting = signal ? { abort_signal: signal } : {};
+    const describe = new QueryParams();
     const described = await this.client.query({
-      query: `DESCRIBE TABLE file({path:String}, 'Parquet')`,
-      query_params: { path: first },
+      query: `DESCRIBE TABLE ${clickHouseParquetFile(inputs[0]!.filePath, this.#storage, describe)}`,
+      query_params: describe.values,
       format: 'JSONEachRow',
       clickhouse_settings: READ_SETTINGS,
       ...aborting,
     });
     const structure = (await described.json<{ name: string; type: string }>()).map((c) => `\`${c.name.replace(/`/g, '``')}\` ${c.type}`).join(', ');
-    const params = new QueryParams();
-    const shape = params.bind('String', structure);
-    const selects = paths.map((p) => `SELECT * FROM file(${params.bind('String', p)}, 'Parquet', ${shape})`);
-    const target = params.bind('String', temporary);
-    await mkdir(dirname(path), { recursive: true });
+    const staged = await this.#io.stageObject(output);
     try {
+      const params = new QueryParams();
+      const target = clickHouseParquetFile(staged.location, this.#storage, params);
+      const selects = inputs.map((f) => `SELECT * FROM ${clickHouseParquetFile(f.filePath, this.#storage, params, { structure })}`);
       await this.client.command({
-        query: `INSERT INTO FUNCTION file(${target}, 'Parquet') ${selects.join(' UNION ALL ')}`,
+        query: `INSERT INTO FUNCTION ${target} ${selects.join(' UNION ALL ')}`,
         query_params: params.values,
         clickhouse_settings: { ...PARQUET_OUTPUT_SETTINGS, ...READ_SETTINGS },
         ...aborting,
       });
-      const rewritten = await rewriteWithFieldIds(temporary, schema);
-      await rename(temporary, path);
+      const { keepBytes, tail, rewritten } = await fieldIdTail(staged, schema);
+      await staged.publishWithTail(keepBytes, tail);
       return parquetDataFile(output, inputs[0]!.partition, rewritten);
-    } finally {
-      await rm(temporary, { force: true });
+    } catch (error) {
+      // The rewrite's failure is the one to report; a staged object left behind is an orphan that cleanup removes.
+      await staged.discard().catch(() => undefined);
+      throw error;
     }
   }
 }

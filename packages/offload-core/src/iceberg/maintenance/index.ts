@@ -5,7 +5,7 @@
  * (`../transaction/`); these compose them.
  */
 export { ClickHouseFileRewriter, compactTable } from './compaction.js';
-export type { CompactionOptions, CompactionReport, DataFileRewriter } from './compaction.js';
+export type { ClickHouseFileRewriterOptions, CompactionOptions, CompactionReport, DataFileRewriter } from './compaction.js';
 export { compactionPolicyOf, planCompaction } from './compaction-plan.js';
 export type { CompactionGroup, CompactionPolicy } from './compaction-plan.js';
 export { DEFAULT_ORPHAN_GRACE_MS, cleanOrphanFiles } from './orphans.js';

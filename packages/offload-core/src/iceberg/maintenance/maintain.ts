@@ -86,7 +86,7 @@ export async function maintainTable(catalog: Catalog, identifier: TableIdentifie
 
   const steps: Record<MaintenanceAction, () => Promise<{ bytes: number; detail: ActionOutcome['detail'] } | string>> = {
     compact: async () => {
-      if (!options.rewriter) return 'no data file rewriter (compaction needs a ClickHouse sharing the warehouse)';
+      if (!options.rewriter) return "no data file rewriter: compaction needs a ClickHouse that reaches the table's files";
       const report = await compactTable(catalog, identifier, options.rewriter, {
         ...options,
         ...(options.compaction ? { policy: options.compaction } : {}),

@@ -4,8 +4,18 @@ import { snapshotToJson, tableMetadataFromJson } from '../../spec/table-metadata
 import type { TableRequirement, TableUpdate } from '../../spec/table-update.js';
 import type { LoadedTable, TableIdentifier } from '../catalog.js';
 
+/**
+ * The commit's updates as the REST spec's JSON. A `remove-snapshots` goes out
+ * as one update per snapshot id, as Iceberg Java's own client sends it: the
+ * spec allows a list, but Java's `MetadataUpdateParser` (the reference REST
+ * server) rejects more than one id per update.
+ */
+export function updatesToJson(updates: readonly TableUpdate[]): Record<string, unknown>[] {
+  return updates.flatMap((u) => (u.action === 'remove-snapshots' ? u.snapshotIds.map((id) => updateToJson({ ...u, snapshotIds: [id] })) : [updateToJson(u)]));
+}
+
 /** A `TableUpdate` as the REST spec's JSON (kebab-case keys, ids as bigint for exact printing). */
-export function updateToJson(u: TableUpdate): Record<string, unknown> {
+function updateToJson(u: TableUpdate): Record<string, unknown> {
   switch (u.action) {
     case 'add-schema':
       return { action: u.action, schema: u.schema };

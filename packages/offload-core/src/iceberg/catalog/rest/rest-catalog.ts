@@ -7,7 +7,7 @@ import { formatIdentifier, type Catalog, type CommitOptions, type CreateTableReq
 import { noAuth, type RestAuth } from './auth.js';
 import { RestCatalogError } from './errors.js';
 import { RestTransport } from './http.js';
-import { loadedTableFromJson, namespacePath, requirementToJson, updateToJson } from './messages.js';
+import { loadedTableFromJson, namespacePath, requirementToJson, updatesToJson } from './messages.js';
 
 export interface RestCatalogOptions {
   /** The catalog's base URI, without `/v1`. */
@@ -134,7 +134,7 @@ export class RestCatalog implements Catalog {
       body: {
         identifier: { namespace: id.namespace, name: id.name },
         requirements: requirements.map(requirementToJson),
-        updates: updates.map(updateToJson),
+        updates: updatesToJson(updates),
       },
       mutation: true,
     });
