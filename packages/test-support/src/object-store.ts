@@ -5,6 +5,8 @@ import { fileURLToPath } from 'node:url';
 /** Where scripts/object-store-env.sh installs moto and the Iceberg REST catalog server. */
 const DEPS = fileURLToPath(new URL('../../../.test-deps', import.meta.url));
 const START_TIMEOUT_MS = 120_000;
+/** A request to a started server; generous, as the suite may share two cores with another suite. */
+const REQUEST_TIMEOUT_MS = 60_000;
 
 /** A moto S3 server on a random loopback port. Any access key is accepted; these are the ones to use. */
 export interface S3Server {
@@ -37,13 +39,19 @@ export async function startS3Server(): Promise<S3Server> {
   const child = spawn(bin, ['-H', '127.0.0.1', '-p', '0'], { stdio: ['ignore', 'pipe', 'pipe'] });
   const { match } = await waitForLine(child, /Running on (http:\/\/127\.0\.0\.1:\d+)/, 'moto_server');
   const endpoint = match[1]!;
+  // moto loads its S3 backend on the first S3 request: seconds on a busy
+  // machine (two suites side by side took over 10 s), so it is part of the start.
+  await fetch(`${endpoint}/`, { signal: AbortSignal.timeout(START_TIMEOUT_MS) }).catch((error: unknown) => {
+    child.kill('SIGKILL');
+    throw new Error(`moto_server did not answer its first S3 request within ${START_TIMEOUT_MS} ms`, { cause: error });
+  });
   return {
     endpoint,
     region: 'us-east-1',
     accessKeyId: 'coldtier-test-key',
     secretAccessKey: 'coldtier-test-secret',
     async createBucket(name) {
-      const response = await fetch(`${endpoint}/${name}`, { method: 'PUT', signal: AbortSignal.timeout(10_000) });
+      const response = await fetch(`${endpoint}/${name}`, { method: 'PUT', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
       if (!response.ok) throw new Error(`creating bucket ${name}: HTTP ${response.status} ${await response.text()}`);
     },
     stop: () => stopChild(child),
