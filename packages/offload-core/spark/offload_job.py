@@ -322,11 +322,16 @@ def committed_snapshot(spark, target, run_id):
     return rows[0] if rows else None
 
 
-def committed_cursor(spark, target, source):
-    """The furthest `coldtier.watermark` of `source` among the table's snapshots, as a comparable tuple.
+def watermark_property(source):
+    """The table property holding the committed watermark of `source`, as the embedded runner keeps it:
+    unlike snapshot summaries, no snapshot expiry or rewrite by any engine drops it."""
+    return "coldtier.watermark." + source
 
-    Read from the `snapshots` metadata table alone (the one the run-id check reads too): the
-    cursor only grows along a table's history, so the furthest one is the newest.
+
+def committed_cursor(spark, target, source):
+    """The furthest `coldtier.watermark` of `source`, as a comparable tuple: the table property or,
+    where snapshots outlive it (a run killed between its append and the property), their summaries.
+    The cursor only grows along a table's history, so the furthest one is the newest.
     """
     from pyspark.sql import functions as F
 
@@ -337,12 +342,20 @@ def committed_cursor(spark, target, source):
         .select(F.col("summary").getItem("coldtier.watermark").alias("watermark"))
         .collect()
     )
+    values = [row["watermark"] for row in rows]
+    properties = {row["key"]: row["value"] for row in spark.sql("SHOW TBLPROPERTIES %s" % target).collect()}
+    if watermark_property(source) in properties:
+        values.append(properties[watermark_property(source)])
     cursors = []
-    for row in rows:
-        watermark = json.loads(row["watermark"])
+    for value in values:
+        watermark = json.loads(value)
         cursors.append(cursor_key(instant_micros(watermark["timestamp"]), int(watermark["sequence"]),
                                   tie_breaker_values(json.dumps(watermark["tieBreakers"]))))
     return max(cursors) if cursors else None
+
+
+def spark_string(value):
+    return "'%s'" % value.replace("\\", "\\\\").replace("'", "\\'")
 
 
 def cursor_key(timestamp_micros, sequence, tie_breakers):
@@ -475,6 +488,11 @@ def write_window(spark, args, target, staging):
         .option("snapshot-property.coldtier.watermark", json.dumps(cursor, separators=(",", ":")))
         .append()
     )
+    # A DataFrame append cannot set a table property in its own commit: the next commit does. A run
+    # killed in between leaves the summary, which recovery and the fence read as well.
+    spark.sql("ALTER TABLE %s SET TBLPROPERTIES (%s = %s)" % (
+        target, spark_string(watermark_property(".".join(args.source_table))),
+        spark_string(json.dumps(cursor, separators=(",", ":")))))
     committed = committed_snapshot(spark, target, args.run_id)
     if committed is not None:
         result["snapshotId"] = str(committed["snapshot_id"])
