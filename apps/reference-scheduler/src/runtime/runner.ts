@@ -116,7 +116,8 @@ export function createCatalog(runner: CatalogConfig, pool: AppPool | undefined, 
   return new SqlCatalog({ name: runner.catalogName, pool, io, warehouse });
 }
 
-function storageOptions(settings: CatalogSettings): StorageOptions {
+/** The storage settings of the FileIOs and of ClickHouse's own access to the warehouse. */
+export function storageOptions(settings: CatalogSettings): StorageOptions {
   const s3 = settings.storage.s3;
   return s3 ? { s3: s3Options(s3) } : {};
 }
