@@ -274,6 +274,17 @@ describe.each(MODES)('coldtier run --once, $mode export: ClickHouse over HTTP â†
       expect(commits.every((r) => String(r.headers['authorization']).startsWith('Bearer '))).toBe(true);
     }
   });
+
+  it('coldtier reconcile --exact reads the data files on S3 through the named collection: every row once', { timeout: 120_000 }, async () => {
+    const since = new Date(Date.now() - 86_400_000).toISOString();
+    const result = await coldtier(['reconcile', '--config', configPath(), '--table', table, '--since', since, '--exact', '--json'], { env });
+    logs.push(result.stdout, result.stderr);
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { source: string; duplicatesExact: boolean; ranges: { icebergRows: number; duplicates: number; status: string }[] };
+    expect(report).toMatchObject({ source: 'data', duplicatesExact: true });
+    expect(report.ranges.every((r) => r.status === 'ok' && r.duplicates === 0)).toBe(true);
+    expect(report.ranges.reduce((n, r) => n + r.icebergRows, 0)).toBe((await sourceTotals(table)).count);
+  });
 });
 
 describe('coldtier run --once under catalog faults (stream export; the mode does not change the commit)', () => {

@@ -17,6 +17,7 @@ import { getI32 } from '../src/iceberg/parquet/thrift-compact.js';
 import { valueFromBytes } from '../src/iceberg/spec/values.js';
 import type { PartitionSpec } from '../src/iceberg/spec/partition.js';
 import type { IcebergSchema, NestedField, StructType } from '../src/iceberg/spec/types.js';
+import { LocalFileIO } from '../src/iceberg/io/local.js';
 
 let ch: EmbeddedClickHouse;
 let temp: TempDir;
@@ -223,6 +224,33 @@ describe.each(['stream', 'server-side'] as const)('ClickHouseParquetSource, %s e
     expect(files.filter((f) => f.endsWith('.partial'))).toEqual([]);
     const [max] = await rows<{ s: string }>(`SELECT toString(max(sequence_number)) AS s FROM k2.bronze_trades`);
     expect(written.maxCursor?.sequence).toBe(BigInt(max!.s));
+  });
+
+  it('a publish that fails (while the next file is written) fails the window and leaves no staged file', async () => {
+    /** Local storage whose first publish fails, as an upload whose retries ran out would. */
+    class FailingFirstPublish extends LocalFileIO {
+      publishes = 0;
+      private fail<T extends unknown[]>(publish: (...args: T) => Promise<void>): (...args: T) => Promise<void> {
+        return async (...args) => {
+          if (this.publishes++ === 0) throw new Error('upload failed');
+          await publish(...args);
+        };
+      }
+      override async stage(location: string) {
+        const staged = await super.stage(location);
+        return { ...staged, publish: this.fail(staged.publish) };
+      }
+      override async stageObject(location: string) {
+        const staged = await super.stageObject(location);
+        return { ...staged, publishWithTail: this.fail(staged.publishWithTail) };
+      }
+    }
+    const io = new FailingFirstPublish();
+    const location = join(temp.path, `failing-publish-${mode}`);
+    await expect(write({ io, tableLocation: location }, 16 * 1024, 100)).rejects.toThrow(/upload failed|publishing .* failed/);
+    expect(io.publishes).toBeGreaterThan(0);
+    const left = await readdir(location, { recursive: true });
+    expect(left.filter((f) => f.endsWith('.partial'))).toEqual([]);
   });
 
   it('cuts a partition into files of disjoint timestamp ranges, rows sharing a timestamp in one file', async () => {

@@ -8,7 +8,7 @@ import {
 import type { ReconcileResult } from '@coldtier/offload-core';
 import { COMMON_HELP, COMMON_OPTIONS, findTable, parse, parseInstant, UsageError } from '../cli/args.js';
 import { EXIT, openApp, type Command } from '../cli/io.js';
-import { createCatalog } from '../runtime/runner.js';
+import { createCatalog, storageOptions } from '../runtime/runner.js';
 
 const HELP = `Usage: coldtier reconcile --table T --since DATE [options]
 
@@ -26,7 +26,8 @@ Options:
       --hourly               compare per hour instead of per day
       --exact                read the data files (exact duplicates) instead of
                              counting from Iceberg metadata; needs a ClickHouse
-                             that can read the warehouse's files (the embedded one)
+                             that can read the warehouse's files (the embedded
+                             one locally; on S3, storage.s3.clickhouse)
       --json                 the result as JSON
 ${COMMON_HELP}`;
 
@@ -57,7 +58,7 @@ export const reconcile: Command = async (argv, io) => {
       from,
       to,
       granularity: values.hourly ? 'hour' : 'day',
-      ...(values.exact ? { method: 'data' as const, dataReader: new ClickHouseDataReader(clickhouse) } : {}),
+      ...(values.exact ? { method: 'data' as const, dataReader: new ClickHouseDataReader(clickhouse, storageOptions(app.config)) } : {}),
     });
 
     // The recovery the scheduler does before its next cycle, done now so `status` is right at once.

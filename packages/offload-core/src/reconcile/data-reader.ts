@@ -1,13 +1,14 @@
 import type { ClickHouseClient } from '@clickhouse/client';
 import { quoteClickHouse } from '../identifiers/index.js';
-import { localPath } from '../iceberg/io/local.js';
+import { clickHouseParquetFile } from '../iceberg/io/clickhouse-files.js';
+import type { StorageOptions } from '../iceberg/io/for-location.js';
 import { QueryParams } from '../iceberg/writer/window-sql.js';
 import { bucketSql, bucketStartMicros } from './buckets.js';
 import type { Granularity } from './buckets.js';
 
 /** What to count in a table's data files. */
 export interface DataReadRequest {
-  /** Locations of the live data files to read (paths or `file:` URIs). */
+  /** Locations of the live data files to read (paths, `file:` or `s3://` URIs). */
   readonly files: readonly string[];
   readonly timestampColumn: string;
   /** The cursor columns after the timestamp (sequence, tie-breakers): with it, one row's identity. */
@@ -38,13 +39,19 @@ export interface IcebergDataReader {
 }
 
 /**
- * An {@link IcebergDataReader} on a ClickHouse that can open the files with
- * `file()` (local Parquet: an embedded chdb, or a server on the same disk).
- * Every file is one `file()` source of a UNION ALL, so duplicates are found
- * across files, which is where a double commit puts them.
+ * An {@link IcebergDataReader} on a ClickHouse that can open the files:
+ * local Parquet with `file()` (an embedded chdb, or a server on the same
+ * disk), or objects on S3 with `s3()` through `storage.s3.clickhouse`'s
+ * named collection (see `clickHouseParquetFile`). Every file is one source
+ * of a UNION ALL, so duplicates are found across files, which is where a
+ * double commit puts them.
  */
 export class ClickHouseDataReader implements IcebergDataReader {
-  constructor(private readonly client: Pick<ClickHouseClient, 'query'>) {}
+  constructor(
+    private readonly client: Pick<ClickHouseClient, 'query'>,
+    /** How ClickHouse reaches object storage; needed for `s3://` files only. */
+    private readonly storage: StorageOptions = {},
+  ) {}
 
   async countRows(request: DataReadRequest): Promise<DataBucket[]> {
     if (request.files.length === 0) return [];
@@ -52,7 +59,7 @@ export class ClickHouseDataReader implements IcebergDataReader {
     const ts = quoteClickHouse(request.timestampColumn);
     const keys = [ts, ...request.keyColumns.map(quoteClickHouse)];
     const sources = request.files
-      .map((f) => `SELECT ${keys.join(', ')} FROM file(${params.bind('String', localPath(f))}, 'Parquet')`)
+      .map((f) => `SELECT ${keys.join(', ')} FROM ${clickHouseParquetFile(f, this.storage, params)}`)
       .join(' UNION ALL ');
     const from = params.micros(bucketStartMicros(request.first, request.granularity));
     const to = params.micros(bucketStartMicros(request.end, request.granularity));

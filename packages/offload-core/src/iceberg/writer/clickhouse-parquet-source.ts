@@ -125,7 +125,11 @@ export class ClickHouseParquetSource {
           const empty = range.afterMicros !== undefined && range.untilMicros !== undefined && range.untilMicros <= range.afterMicros;
           const file = empty ? undefined : await this.exportFile(plan, partition, range, fileNumber++);
           if (file) {
-            await publishing;
+            // The previous file failed to publish: this one will never be, so it goes too.
+            await publishing.catch(async (error: unknown) => {
+              await file.discard().catch(() => undefined);
+              throw error;
+            });
             publishing = file.publish();
             // Handled here so a failure while the next file is written is not an unhandled rejection; awaited below.
             publishing.catch(() => undefined);
@@ -191,7 +195,7 @@ export class ClickHouseParquetSource {
     // The inner query filters on the source columns; the outer casts, so aliases never shadow them.
     const select = `SELECT ${plan.castColumns} FROM (SELECT ${plan.sourceColumns} FROM ${plan.from} WHERE ${where})`;
     const written = this.options.exportMode === 'server-side' ? await this.writeServerSide(plan, select, params, location) : await this.writeStreamed(plan, select, params, location);
-    return written && { dataFile: parquetDataFile(location, partition.values, written.rewritten), publish: written.publish };
+    return written && { ...written, dataFile: parquetDataFile(location, partition.values, written.rewritten) };
   }
 
   /** Publishing a written file: on failure the staged file is removed and the error wrapped for the table. */
@@ -219,7 +223,7 @@ export class ClickHouseParquetSource {
         await staged.discard();
         return undefined;
       }
-      return { rewritten, publish: this.publisher(plan, location, () => staged.publish(), () => staged.discard()) };
+      return { rewritten, publish: this.publisher(plan, location, () => staged.publish(), () => staged.discard()), discard: () => staged.discard() };
     } catch (cause) {
       // Before the staged file is removed: it is what filled the disk.
       const full = await diskFull(request.table.name, dirname(staged.path), cause);
@@ -242,7 +246,7 @@ export class ClickHouseParquetSource {
         await staged.discard();
         return undefined;
       }
-      return { rewritten, publish: this.publisher(plan, location, () => staged.publishWithTail(keepBytes, tail), () => staged.discard()) };
+      return { rewritten, publish: this.publisher(plan, location, () => staged.publishWithTail(keepBytes, tail), () => staged.discard()), discard: () => staged.discard() };
     } catch (cause) {
       // A local file ClickHouse wrote may have filled the disk; on object storage statfs fails and this finds nothing.
       const full = await diskFull(request.table.name, dirname(staged.location), cause);
@@ -265,11 +269,12 @@ export class ClickHouseParquetSource {
 interface WrittenFile {
   readonly rewritten: RewrittenParquet;
   readonly publish: () => Promise<void>;
+  /** Removes the staged file unpublished. */
+  readonly discard: () => Promise<void>;
 }
 
-interface ExportedFile {
+interface ExportedFile extends WrittenFile {
   readonly dataFile: DataFile;
-  readonly publish: () => Promise<void>;
 }
 
 /** Free bytes below which a failed write is taken for a full disk. */
