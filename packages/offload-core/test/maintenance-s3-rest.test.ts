@@ -48,7 +48,9 @@ beforeAll(async () => {
   process.env['AWS_SECRET_ACCESS_KEY'] = s3.secretAccessKey;
   storage = { s3: { endpoint: s3.endpoint, region: s3.region, pathStyle: true, stagingDir: temp.path, clickhouse: { namedCollection: 'lake_creds' } } };
   io = new S3FileIO(storage.s3);
-  catalog = new RestCatalog({ uri: rest.uri, io, timeoutMs: 10_000 });
+  // Generous: a request that times out on a loaded machine is sent again, and the REST server's first,
+  // abandoned create can leave a metadata file nothing references (a real orphan, but not this test's).
+  catalog = new RestCatalog({ uri: rest.uri, io, timeoutMs: 60_000 });
   await catalog.createNamespace(['cold']);
   // What an operator runs once on the ClickHouse server; Coldtier only names the collection.
   await ch.client.command({ query: `CREATE NAMED COLLECTION lake_creds AS access_key_id = '${s3.accessKeyId}', secret_access_key = '${s3.secretAccessKey}'` });
