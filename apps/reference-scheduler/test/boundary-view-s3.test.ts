@@ -66,7 +66,7 @@ beforeAll(async () => {
   await source.command({ query: bronzeTableDdl('k2', TABLE, { ttlDays: null }) });
   // What the operator runs once on the ClickHouse server (see the README): the store's credentials, under a name.
   await source.command({
-    query: `CREATE NAMED COLLECTION ${COLLECTION} AS access_key_id = '${s3.accessKeyId}', secret_access_key = '${s3.secretAccessKey}'`,
+    query: s3.namedCollectionSql(COLLECTION),
   });
   config = join(dir.path, 'coldtier.yaml');
   await writeFile(config, configText(`, clickhouse: { namedCollection: ${COLLECTION} }`));

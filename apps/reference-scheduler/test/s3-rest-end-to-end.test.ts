@@ -79,7 +79,7 @@ beforeAll(async () => {
   await source.command({ query: bronzeTableDdl('k2', TABLE, { ttlDays: null }) });
   await source.command({ query: bronzeTableDdl('k2', SERVER_SIDE_TABLE, { ttlDays: null }) });
   // What the operator does once on the ClickHouse server; Coldtier only names the collection.
-  await source.command({ query: `CREATE NAMED COLLECTION ${NAMED_COLLECTION} AS access_key_id = '${s3.accessKeyId}', secret_access_key = '${s3.secretAccessKey}'` });
+  await source.command({ query: s3.namedCollectionSql(NAMED_COLLECTION) });
   config = join(dir.path, 'coldtier.yaml');
   serverSideConfig = join(dir.path, 'coldtier-server-side.yaml');
   const yaml = (mode: 'stream' | 'server-side', clickhouseUrl: string, table: string) =>

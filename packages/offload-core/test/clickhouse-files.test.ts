@@ -87,7 +87,7 @@ describe('a real round trip: ClickHouse over HTTP writes and reads Parquet on an
     await store.createBucket('lake');
     client = clickhouse.client();
     // What an operator runs once on the server; Coldtier only ever names the collection.
-    await client.command({ query: `CREATE NAMED COLLECTION lake_creds AS access_key_id = '${store.accessKeyId}', secret_access_key = '${store.secretAccessKey}'` });
+    await client.command({ query: store.namedCollectionSql('lake_creds') });
   }, 180_000);
 
   afterAll(async () => {

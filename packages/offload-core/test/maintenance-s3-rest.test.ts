@@ -53,7 +53,7 @@ beforeAll(async () => {
   catalog = new RestCatalog({ uri: rest.uri, io, timeoutMs: 60_000 });
   await catalog.createNamespace(['cold']);
   // What an operator runs once on the ClickHouse server; Coldtier only names the collection.
-  await ch.client.command({ query: `CREATE NAMED COLLECTION lake_creds AS access_key_id = '${s3.accessKeyId}', secret_access_key = '${s3.secretAccessKey}'` });
+  await ch.client.command({ query: s3.namedCollectionSql('lake_creds') });
   await ch.client.command({ query: 'CREATE DATABASE k2' });
   await ch.client.command({ query: bronzeDdl('k2.trades') });
   await ch.client.command({ query: bronzeInsert('k2.trades', 0, 600) });

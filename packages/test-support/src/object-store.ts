@@ -8,6 +8,10 @@ const START_TIMEOUT_MS = 120_000;
 /** A request to a started server; generous, as the suite may share two cores with another suite. */
 const REQUEST_TIMEOUT_MS = 60_000;
 
+/** moto accepts any access key; these are the ones its clients use. */
+const ACCESS_KEY_ID = 'coldtier-test-key';
+const SECRET_ACCESS_KEY = 'coldtier-test-secret';
+
 /** A moto S3 server on a random loopback port. Any access key is accepted; these are the ones to use. */
 export interface S3Server {
   readonly endpoint: string;
@@ -16,6 +20,12 @@ export interface S3Server {
   readonly secretAccessKey: string;
   /** Creates a bucket (path-style). */
   createBucket(name: string): Promise<void>;
+  /**
+   * `CREATE NAMED COLLECTION <name>` holding this server's credentials: what
+   * an operator runs once on the ClickHouse server so it reaches the store
+   * (`storage.s3.clickhouse.namedCollection`) with no secret from Coldtier.
+   */
+  namedCollectionSql(name: string): string;
   stop(): Promise<void>;
 }
 
@@ -48,8 +58,9 @@ export async function startS3Server(): Promise<S3Server> {
   return {
     endpoint,
     region: 'us-east-1',
-    accessKeyId: 'coldtier-test-key',
-    secretAccessKey: 'coldtier-test-secret',
+    accessKeyId: ACCESS_KEY_ID,
+    secretAccessKey: SECRET_ACCESS_KEY,
+    namedCollectionSql: (name) => `CREATE NAMED COLLECTION ${name} AS access_key_id = '${ACCESS_KEY_ID}', secret_access_key = '${SECRET_ACCESS_KEY}'`,
     async createBucket(name) {
       const response = await fetch(`${endpoint}/${name}`, { method: 'PUT', signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS) });
       if (!response.ok) throw new Error(`creating bucket ${name}: HTTP ${response.status} ${await response.text()}`);
