@@ -88,13 +88,19 @@ describe('coldtier start on the embedded default', () => {
     expect(reconciled.totals.icebergRows).toBe(reconciled.totals.clickhouseRows);
     expect(reconciled.totals.icebergRows).toBeGreaterThan(0);
 
-    // By hand: every action of every table, reported as JSON; the rows are untouched.
-    const maintain = await coldtier(['maintain', '--state-dir', state, '--json']);
+    // By hand: every action of every table, reported as JSON; the rows are untouched. A view over
+    // both tiers moves to the maintained table (its old pin may list files that expiry deletes).
+    // The embedded engine reads the warehouse relative to the working directory of the process querying.
+    const view = await coldtier(['view', '--state-dir', state, '--table', 'bronze_trades_binance', '--apply'], { cwd: state });
+    expect(view.code, view.stderr).toBe(0);
+    const maintain = await coldtier(['maintain', '--state-dir', state, '--json', '--verbose'], { cwd: state });
     expect(maintain.code, maintain.stderr).toBe(0);
     const reports = JSON.parse(maintain.stdout) as { table: string; result: { status: string; report: { actions: { action: string; status: string }[] } } }[];
     expect(reports.map((r) => [r.table, r.result.status])).toEqual(final.tables.map((t) => [t.table, 'done']));
     expect(reports[0]!.result.report.actions.map((a) => a.status)).not.toContain('failed');
     expect(maintain.stderr).toMatch(/^Maintain bronze_trades_binance: compact success in /m);
+    expect(maintain.stderr).toContain('view k2.bronze_trades_binance_all moved to the new boundary');
+    expect(maintain.stderr).not.toContain('bronze_trades_kraken_all');
     const unknown = await coldtier(['maintain', '--state-dir', state, '--table', 'nope']);
     expect(unknown.code).toBe(2);
     expect(unknown.stderr.trim().split('\n')).toEqual([expect.stringMatching(/unknown table "nope"/)]);

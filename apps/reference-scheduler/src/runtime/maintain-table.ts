@@ -1,6 +1,7 @@
-import { ClickHouseFileRewriter, OffloadError, runTableMaintenance } from '@coldtier/offload-core';
+import { ClickHouseFileRewriter, OffloadError, messageOf, runTableMaintenance } from '@coldtier/offload-core';
 import type { MaintenanceProgress, TableConfig, TableMaintenanceResult } from '@coldtier/offload-core';
 import type { App } from './app.js';
+import { openBoundaryViews } from './boundary.js';
 import { createCatalog, exportModeOf, storageOptions } from './runner.js';
 
 /** One table's maintenance as the daemon does it, under its lease. */
@@ -19,7 +20,7 @@ export async function maintainOne(
     exportModeOf(runner, app.config) === 'server-side'
       ? new ClickHouseFileRewriter(await app.clickhouse(), { io: catalog.io, storage: storageOptions(app.config) })
       : undefined;
-  return runTableMaintenance({
+  const result = await runTableMaintenance({
     store: await app.store(),
     catalog,
     table,
@@ -31,4 +32,14 @@ export async function maintainOne(
     ...(options.onProgress ? { onProgress: options.onProgress } : {}),
     ...(options.signal ? { signal: options.signal } : {}),
   });
+  // A view over both tiers pins the metadata file of the table's last offload; after
+  // maintenance it moves to the maintained table, since expiry may delete files that only
+  // the older snapshots list (the boundary itself is unchanged: the marker is a table property).
+  if (result.status === 'done' && options.dryRun !== true) {
+    const views = await openBoundaryViews(app);
+    await views.refresh(table, options.signal).catch((error: unknown) => {
+      app.logger.warn('could not move the view over both tiers after maintenance', { table: table.name, error: messageOf(error) });
+    });
+  }
+  return result;
 }
