@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { CommitConflictError, CommitStateUnknownError, type Catalog, type CreateTableRequest, type TableIdentifier } from '../src/iceberg/catalog/catalog.js';
+import { CommitConflictError, CommitStateUnknownError, type Catalog } from '../src/iceberg/catalog/catalog.js';
 import type { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import { currentSnapshot } from '../src/iceberg/spec/table-metadata.js';
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
 import { listLiveDataFiles, mainAncestry, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
-import { fakeDataFile, noSleep, useTradesTable } from './iceberg-helpers.js';
+import { fakeDataFile, interceptCatalog, noSleep, useTradesTable } from './iceberg-helpers.js';
 
 /**
  * The filesystem catalog, whose next commit lands and then fails the way a
@@ -12,23 +12,19 @@ import { fakeDataFile, noSleep, useTradesTable } from './iceberg-helpers.js';
  * conflicting with its own success (409).
  */
 function landsThenFails(inner: FilesystemCatalog, failure: (table: string) => Error, land = true): Catalog & { commits: number } {
-  const wrapped = {
-    commits: 0,
-    io: inner.io,
-    listNamespaces: () => inner.listNamespaces(),
-    createNamespace: (ns: readonly string[]) => inner.createNamespace(ns),
-    tableExists: (t: TableIdentifier) => inner.tableExists(t),
-    loadTable: (t: TableIdentifier) => inner.loadTable(t),
-    createTable: (t: TableIdentifier, r: CreateTableRequest) => inner.createTable(t, r),
-    async commitTable(...args: Parameters<Catalog['commitTable']>) {
-      wrapped.commits++;
-      if (wrapped.commits === 1) {
-        if (land) await inner.commitTable(...args);
-        throw failure('cold.trades');
-      }
-      return inner.commitTable(...args);
-    },
-  };
+  const wrapped = Object.assign(
+    interceptCatalog(inner, {
+      async commitTable(...args) {
+        wrapped.commits++;
+        if (wrapped.commits === 1) {
+          if (land) await inner.commitTable(...args);
+          throw failure('cold.trades');
+        }
+        return inner.commitTable(...args);
+      },
+    }),
+    { commits: 0 },
+  );
   return wrapped;
 }
 

@@ -1,7 +1,6 @@
 import { createTempDir, startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse, TempDir } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { Catalog } from '../src/iceberg/catalog/catalog.js';
 import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import { ClickHouseFileRewriter, compactTable, type DataFileRewriter } from '../src/iceberg/maintenance/compaction.js';
 import type { ClickHouseColumn } from '../src/iceberg/schema-mapping/evolve.js';
@@ -14,6 +13,7 @@ import { EmbeddedIcebergRunner } from '../src/runner/embedded/embedded-runner.js
 import { committedWatermarkOf } from '../src/runner/embedded/summary.js';
 import { INITIAL_CURSOR, microsFromDate } from '../src/watermark/cursor.js';
 import { bronzeDdl, bronzeInsert, checksumQuery, readIceberg, tableConfig } from './embedded-helpers.js';
+import { interceptCatalog } from './iceberg-helpers.js';
 
 let ch: EmbeddedClickHouse;
 let temp: TempDir;
@@ -130,14 +130,8 @@ describe('compaction', () => {
     };
     // ...and one into days 2 and 3 between the replace's load and its commit, which then conflicts and retries.
     const replaceCommits: number[] = [];
-    const contended: Catalog = {
-      io: catalog.io,
-      listNamespaces: () => catalog.listNamespaces(),
-      createNamespace: (ns) => catalog.createNamespace(ns),
-      tableExists: (t) => catalog.tableExists(t),
-      loadTable: (t) => catalog.loadTable(t),
-      createTable: (t, r) => catalog.createTable(t, r),
-      commitTable: async (...args: Parameters<Catalog['commitTable']>) => {
+    const contended = interceptCatalog(catalog, {
+      commitTable: async (...args) => {
         const snapshot = args[2].find((u) => u.action === 'add-snapshot');
         if (snapshot?.action === 'add-snapshot' && snapshot.snapshot.summary.operation === 'replace') {
           replaceCommits.push(replaceCommits.length);
@@ -145,7 +139,7 @@ describe('compaction', () => {
         }
         return catalog.commitTable(...args);
       },
-    };
+    });
     const report = await compactTable(contended, id, racing, { policy: anyAge, sleep: noSleep });
     expect(raced).toBe(2);
     expect(replaceCommits).toHaveLength(2);

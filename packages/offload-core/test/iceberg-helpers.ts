@@ -1,6 +1,6 @@
 import { createTempDir, type TempDir } from '@coldtier/test-support';
 import { afterEach, beforeEach } from 'vitest';
-import type { CreateTableRequest, TableIdentifier } from '../src/iceberg/catalog/catalog.js';
+import type { Catalog, CreateTableRequest, TableIdentifier } from '../src/iceberg/catalog/catalog.js';
 import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import type { DataFile } from '../src/iceberg/spec/data-file.js';
 import type { IcebergSchema } from '../src/iceberg/spec/types.js';
@@ -57,4 +57,20 @@ export function useTradesTable(create: Omit<CreateTableRequest, 'schema'> | null
   });
   afterEach(() => fixture.dir.remove());
   return fixture;
+}
+
+/**
+ * `catalog` with its storage or its commits replaced (to record reads, or to
+ * race or fail a commit); every other call goes to `catalog` itself.
+ */
+export function interceptCatalog(catalog: Catalog, overrides: Partial<Pick<Catalog, 'io' | 'commitTable'>>): Catalog {
+  return {
+    io: overrides.io ?? catalog.io,
+    listNamespaces: () => catalog.listNamespaces(),
+    createNamespace: (namespace, properties) => catalog.createNamespace(namespace, properties),
+    tableExists: (id) => catalog.tableExists(id),
+    loadTable: (id) => catalog.loadTable(id),
+    createTable: (id, request) => catalog.createTable(id, request),
+    commitTable: overrides.commitTable ?? ((...args) => catalog.commitTable(...args)),
+  };
 }

@@ -2,13 +2,12 @@ import { mkdir, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { createTempDir, type TempDir } from '@coldtier/test-support';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { Catalog } from '../src/iceberg/catalog/catalog.js';
 import { FilesystemCatalog } from '../src/iceberg/catalog/filesystem.js';
 import { LocalFileIO } from '../src/iceberg/io/local.js';
 import { cleanOrphanFiles, normalize } from '../src/iceberg/maintenance/orphans.js';
 import { fastAppend } from '../src/iceberg/transaction/fast-append.js';
 import { listLiveDataFiles, readSnapshotManifests } from '../src/iceberg/transaction/table-scan.js';
-import { fakeDataFile, tradesSchema } from './iceberg-helpers.js';
+import { fakeDataFile, interceptCatalog, tradesSchema } from './iceberg-helpers.js';
 
 const DAYS_AGO_4 = new Date(Date.now() - 4 * 24 * 3600 * 1000);
 
@@ -76,18 +75,12 @@ describe('orphan cleanup over data/ and metadata/', () => {
     await writeFile(inFlight, 'x');
     let cleaned: Awaited<ReturnType<typeof cleanOrphanFiles>> | undefined;
     // Cleanup runs after the append wrote its data file, manifest and manifest list, before it commits.
-    const racing: Catalog = {
-      io: catalog.io,
-      listNamespaces: () => catalog.listNamespaces(),
-      createNamespace: (ns) => catalog.createNamespace(ns),
-      tableExists: (t) => catalog.tableExists(t),
-      loadTable: (t) => catalog.loadTable(t),
-      createTable: (t, r) => catalog.createTable(t, r),
+    const racing = interceptCatalog(catalog, {
       commitTable: async (...args) => {
         cleaned = await cleanOrphanFiles(catalog, id);
         return catalog.commitTable(...args);
       },
-    };
+    });
     const { snapshot } = await fastAppend(racing, id, [fakeDataFile(inFlight, 1)]);
     expect(cleaned?.dataFiles.map((f) => f.location)).toEqual([leftovers[0]]);
     expect(await catalog.io.exists(inFlight)).toBe(true);

@@ -17,6 +17,7 @@ import { ClickHouseParquetSource, describeClickHouseColumns } from '../src/icebe
 import { ClickHouseDataReader, ReconcileError, reconcile } from '../src/reconcile/index.js';
 import type { DataReadRequest, IcebergDataReader, ReconcileOptions } from '../src/reconcile/index.js';
 import { INITIAL_CURSOR, cursorToJson, parseMicros } from '../src/watermark/cursor.js';
+import { interceptCatalog } from './iceberg-helpers.js';
 
 let ch: EmbeddedClickHouse;
 let temp: TempDir;
@@ -87,15 +88,7 @@ function recordingCatalog(reads: string[]): Catalog {
     list: (p) => catalog.io.list(p),
     stage: (l) => catalog.io.stage(l),
   };
-  return {
-    io,
-    listNamespaces: () => catalog.listNamespaces(),
-    createNamespace: (ns) => catalog.createNamespace(ns),
-    tableExists: (id) => catalog.tableExists(id),
-    loadTable: (id) => catalog.loadTable(id),
-    createTable: (id, r) => catalog.createTable(id, r),
-    commitTable: (id, rq, u, o) => catalog.commitTable(id, rq, u, o),
-  };
+  return interceptCatalog(catalog, { io });
 }
 
 /** A data reader that counts its calls before delegating to ClickHouse. */
