@@ -59,6 +59,22 @@ describe('Thrift compact codec', () => {
     expect(decoded).toEqual(struct);
     expect(encodeStruct(decoded)).toEqual(bytes);
   });
+
+  it('writes the protocol bytes of integers on both sides of the small-number fast path', () => {
+    // Field 1, then zigzag varints: 300 → 600; -2^31 → 2^32 - 1 (five bytes); 2^27 and 2^28 straddle four varint bytes.
+    const cases: [ThriftStruct, number[]][] = [
+      [new Map([[1, { type: TType.I32, value: 300 }]]), [0x15, 0xd8, 0x04, 0]],
+      [new Map([[1, { type: TType.I32, value: -(2 ** 31) }]]), [0x15, 0xff, 0xff, 0xff, 0xff, 0x0f, 0]],
+      [new Map([[1, { type: TType.I32, value: 2 ** 31 - 1 }]]), [0x15, 0xfe, 0xff, 0xff, 0xff, 0x0f, 0]],
+      [new Map([[1, { type: TType.I64, value: 2n ** 27n }]]), [0x16, 0x80, 0x80, 0x80, 0x80, 0x01, 0]],
+      [new Map([[1, { type: TType.I64, value: -(2n ** 26n) - 1n }]]), [0x16, 0x81, 0x80, 0x80, 0x40, 0]],
+      [new Map([[1, { type: TType.I64, value: 2n ** 63n - 1n }]]), [0x16, 0xfe, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01, 0]],
+    ];
+    for (const [struct, bytes] of cases) {
+      expect(Array.from(encodeStruct(struct))).toEqual(bytes);
+      expect(decodeStruct(new Uint8Array(bytes)).struct).toEqual(struct);
+    }
+  });
 });
 
 describe('footer rewrite', () => {

@@ -64,7 +64,7 @@ export interface StagedObject {
 export interface StagedFile {
   /** Local path to write the bytes to; it may be rewritten in place before publishing. */
   readonly path: string;
-  /** Makes the bytes the object at the location (replacing any) and removes the local file. */
+  /** Makes the bytes the object at the location (replacing any), durably, and removes the local file. */
   publish(): Promise<void>;
   /** Removes the local file without publishing; safe to call after a failed or a completed publish. */
   discard(): Promise<void>;

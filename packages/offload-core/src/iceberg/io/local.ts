@@ -96,7 +96,10 @@ export class LocalFileIO implements FileIO {
     const staging = join(dirname(path), `.${randomUUID()}.partial`);
     return {
       path: staging,
-      publish: () => rename(staging, path),
+      publish: async () => {
+        await syncFile(staging);
+        await rename(staging, path);
+      },
       discard: () => rm(staging, { force: true }),
     };
   }
@@ -139,5 +142,20 @@ export class LocalFileIO implements FileIO {
     const tmp = join(dirname(path), `.${randomUUID()}.tmp`);
     await writeFile(tmp, data);
     return tmp;
+  }
+}
+
+/**
+ * Flushes a staged file to disk before it is published: a commit may
+ * reference it right after, and must not outlive its bytes in a crash. In
+ * the publish, not in the writes before it, so the flush of one data file
+ * overlaps the writing of the next (see `ClickHouseParquetSource`).
+ */
+async function syncFile(path: string): Promise<void> {
+  const handle = await open(path, 'r+');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
   }
 }

@@ -116,7 +116,8 @@ export function encodeParquetFooter(metadata: ThriftStruct): Uint8Array {
  * Replaces the footer in place: truncates at the old footer's start and
  * appends the new one with its length and magic. Data pages, page indexes and
  * bloom filters precede the footer, and every offset that points at them is
- * absolute, so they stay valid. Returns the new file size.
+ * absolute, so they stay valid. Returns the new file size. Not flushed to
+ * disk: whoever publishes the file does that (`FileIO.stage`).
  */
 export async function writeParquetFooter(path: string, footer: ParquetFooter, metadata: ThriftStruct): Promise<number> {
   const tail = encodeParquetFooter(metadata);
@@ -124,7 +125,6 @@ export async function writeParquetFooter(path: string, footer: ParquetFooter, me
   try {
     await handle.truncate(footer.footerStart);
     await handle.write(tail, 0, tail.length, footer.footerStart);
-    await handle.sync();
   } finally {
     await handle.close();
   }

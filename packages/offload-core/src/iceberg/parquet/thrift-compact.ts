@@ -47,9 +47,21 @@ class Reader {
     return this.bytes[this.offset++]!;
   }
 
-  varint(): bigint {
-    let result = 0n;
-    for (let shift = 0n; shift < 70n; shift += 7n) {
+  /**
+   * A varint as a number while it fits 28 bits (four bytes: every i32 in a
+   * footer but the largest), else as a bigint. A footer holds thousands of
+   * them; a bigint each made decoding the largest share of a rewrite's time
+   * and garbage.
+   */
+  varint(): number | bigint {
+    let small = 0;
+    for (let shift = 0; shift < 28; shift += 7) {
+      const b = this.byte();
+      small |= (b & 0x7f) << shift;
+      if ((b & 0x80) === 0) return small;
+    }
+    let result = BigInt(small);
+    for (let shift = 28n; shift < 70n; shift += 7n) {
       const b = this.byte();
       result |= BigInt(b & 0x7f) << shift;
       if ((b & 0x80) === 0) return result;
@@ -57,14 +69,26 @@ class Reader {
     throw new ThriftDecodeError(`varint too long at byte ${this.offset}`);
   }
 
-  zigzag(): bigint {
+  length(): number {
+    return Number(this.varint());
+  }
+
+  zigzag32(): number {
     const n = this.varint();
+    if (typeof n === 'number') return (n >>> 1) ^ -(n & 1);
+    return Number((n >> 1n) ^ -(n & 1n));
+  }
+
+  zigzag64(): bigint {
+    const n = this.varint();
+    if (typeof n === 'number') return BigInt((n >>> 1) ^ -(n & 1));
     return (n >> 1n) ^ -(n & 1n);
   }
 
+  /** A view of the next `length` bytes, not a copy: the decoded tree shares the input's buffer. */
   take(length: number): Uint8Array {
     if (this.offset + length > this.bytes.length) throw new ThriftDecodeError(`binary of ${length} bytes overruns input at byte ${this.offset}`);
-    const out = this.bytes.slice(this.offset, this.offset + length);
+    const out = this.bytes.subarray(this.offset, this.offset + length);
     this.offset += length;
     return out;
   }
@@ -83,26 +107,26 @@ class Reader {
       }
       case TType.I16:
       case TType.I32:
-        return { type, value: Number(this.zigzag()) };
+        return { type, value: this.zigzag32() };
       case TType.I64:
-        return { type, value: this.zigzag() };
+        return { type, value: this.zigzag64() };
       case TType.Double: {
-        const view = new DataView(this.take(8).buffer);
-        return { type, value: view.getFloat64(0, true) };
+        const bytes = this.take(8);
+        return { type, value: new DataView(bytes.buffer, bytes.byteOffset, 8).getFloat64(0, true) };
       }
       case TType.Binary:
-        return { type, value: this.take(Number(this.varint())) };
+        return { type, value: this.take(this.length()) };
       case TType.List:
       case TType.Set: {
         const header = this.byte();
         const elementType = (header & 0x0f) as TType;
-        const size = header >> 4 === 0x0f ? Number(this.varint()) : header >> 4;
+        const size = header >> 4 === 0x0f ? this.length() : header >> 4;
         const value: ThriftValue[] = [];
         for (let i = 0; i < size; i++) value.push(this.value(elementType, true));
         return { type, elementType, value };
       }
       case TType.Map: {
-        const size = Number(this.varint());
+        const size = this.length();
         const kinds = size > 0 ? this.byte() : 0;
         const keyType = (kinds >> 4) as TType;
         const valueType = (kinds & 0x0f) as TType;
@@ -125,7 +149,7 @@ class Reader {
       if (header === TType.Stop) return fields;
       const type = (header & 0x0f) as TType;
       const delta = header >> 4;
-      const id = delta === 0 ? Number(this.zigzag()) : lastId + delta;
+      const id = delta === 0 ? this.zigzag32() : lastId + delta;
       fields.set(id, this.value(type, false));
       lastId = id;
     }
@@ -141,14 +165,33 @@ export function decodeStruct(bytes: Uint8Array, offset = 0): { struct: ThriftStr
 }
 
 class Writer {
-  private chunks: number[] = [];
+  private buffer = new Uint8Array(4096);
+  private length = 0;
 
-  byte(b: number): void {
-    this.chunks.push(b & 0xff);
+  private reserve(n: number): void {
+    if (this.length + n <= this.buffer.length) return;
+    const grown = new Uint8Array(Math.max(this.buffer.length * 2, this.length + n));
+    grown.set(this.buffer.subarray(0, this.length));
+    this.buffer = grown;
   }
 
-  varint(n: bigint): void {
-    let v = n;
+  byte(b: number): void {
+    this.reserve(1);
+    this.buffer[this.length++] = b & 0xff;
+  }
+
+  /** Unsigned; numbers below 2^31 take the fast path (see `Reader.varint`). */
+  varint(n: number | bigint): void {
+    if (typeof n === 'number' && n >= 0 && n < 0x80000000) {
+      let v = n;
+      while (v >= 0x80) {
+        this.byte((v & 0x7f) | 0x80);
+        v >>>= 7;
+      }
+      this.byte(v);
+      return;
+    }
+    let v = BigInt(n);
     while (v >= 0x80n) {
       this.byte(Number(v & 0x7fn) | 0x80);
       v >>= 7n;
@@ -156,12 +199,19 @@ class Writer {
     this.byte(Number(v));
   }
 
-  zigzag(n: bigint, bits: bigint): void {
-    this.varint(BigInt.asUintN(Number(bits), (n << 1n) ^ (n >> (bits - 1n))));
+  zigzag32(n: number): void {
+    // (n << 1) ^ (n >> 31) as an unsigned 32-bit value.
+    this.varint(((n << 1) ^ (n >> 31)) >>> 0);
+  }
+
+  zigzag64(n: bigint): void {
+    this.varint(BigInt.asUintN(64, (n << 1n) ^ (n >> 63n)));
   }
 
   bytes(data: Uint8Array): void {
-    for (const b of data) this.chunks.push(b);
+    this.reserve(data.length);
+    this.buffer.set(data, this.length);
+    this.length += data.length;
   }
 
   value(v: ThriftValue, inCollection: boolean): void {
@@ -175,10 +225,10 @@ class Writer {
         return;
       case TType.I16:
       case TType.I32:
-        this.zigzag(BigInt(v.value), 32n);
+        this.zigzag32(v.value);
         return;
       case TType.I64:
-        this.zigzag(v.value, 64n);
+        this.zigzag64(v.value);
         return;
       case TType.Double: {
         const buf = new DataView(new ArrayBuffer(8));
@@ -187,7 +237,7 @@ class Writer {
         return;
       }
       case TType.Binary:
-        this.varint(BigInt(v.value.length));
+        this.varint(v.value.length);
         this.bytes(v.value);
         return;
       case TType.List:
@@ -195,12 +245,12 @@ class Writer {
         if (v.value.length < 15) this.byte((v.value.length << 4) | v.elementType);
         else {
           this.byte(0xf0 | v.elementType);
-          this.varint(BigInt(v.value.length));
+          this.varint(v.value.length);
         }
         for (const e of v.value) this.value(e, true);
         return;
       case TType.Map:
-        this.varint(BigInt(v.value.length));
+        this.varint(v.value.length);
         if (v.value.length > 0) this.byte((v.keyType << 4) | v.valueType);
         for (const [k, val] of v.value) {
           this.value(k, true);
@@ -222,7 +272,7 @@ class Writer {
       if (delta > 0 && delta <= 15) this.byte((delta << 4) | type);
       else {
         this.byte(type);
-        this.zigzag(BigInt(id), 16n);
+        this.zigzag32(id);
       }
       this.value(v, false);
       lastId = id;
@@ -231,7 +281,7 @@ class Writer {
   }
 
   result(): Uint8Array {
-    return Uint8Array.from(this.chunks);
+    return this.buffer.slice(0, this.length);
   }
 }
 

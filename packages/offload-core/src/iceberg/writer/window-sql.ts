@@ -97,24 +97,33 @@ export function orderBy(columns: CursorColumns, direction: 'ASC' | 'DESC' = 'ASC
 
 /** A row's timestamp in microseconds (Int64). */
 export function timestampMicros(columns: CursorColumns): string {
-  return `toUnixTimestamp64Micro(toDateTime64(${quoteClickHouse(columns.timestamp)}, 6, 'UTC'))`;
+  return microsOf(quoteClickHouse(columns.timestamp));
+}
+
+const microsOf = (timestamp: string) => `toUnixTimestamp64Micro(toDateTime64(${timestamp}, 6, 'UTC'))`;
+
+/** The cursor's values as text (timestamps as microseconds), each from `value(column, i)`, the i-th cursor column's value. */
+function cursorText(columns: CursorColumns, value: (column: string, i: number) => string): string {
+  return cursorColumnNames(columns)
+    .map((column, i) => (i === 0 ? `toString(${microsOf(value(column, i))})` : `toString(${value(column, i)})`))
+    .join(', ');
 }
 
 /** The SELECT list that reads a row's cursor as text (timestamps as microseconds). */
 export function cursorSelect(columns: CursorColumns): string {
-  return [
-    `toString(${timestampMicros(columns)})`,
-    `toString(${quoteClickHouse(columns.sequence)})`,
-    ...columns.tieBreakers.map((t) => `toString(${quoteClickHouse(t.name)})`),
-  ].join(', ');
+  return cursorText(columns, (column) => column);
 }
 
 /**
  * An aggregate giving the cursor of the group's last row in cursor order,
  * as the tuple {@link cursorSelect} reads; it orders as `ORDER BY` does.
+ * The greatest tuple of the raw columns, turned into text once per group:
+ * `argMax` of the text would format every row of the window (a quarter of
+ * the planning scan at 10M rows). The repeated aggregate is computed once.
  */
 export function lastCursorAggregate(columns: CursorColumns): string {
-  return `argMax(tuple(${cursorSelect(columns)}), tuple(${cursorColumnNames(columns).join(', ')}))`;
+  const last = `max(tuple(${cursorColumnNames(columns).join(', ')}))`;
+  return `tuple(${cursorText(columns, (_, i) => `tupleElement(${last}, ${i + 1})`)})`;
 }
 
 /** Parses a row selected with {@link cursorSelect}. */
