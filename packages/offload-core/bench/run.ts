@@ -13,8 +13,8 @@
  * (defaults 5,000,000 rows, 1 repetition, server-side: chdb writes the files in (b), every measurement).
  * With R > 1 each measurement runs R times, interleaved, and the medians are reported.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -40,6 +40,7 @@ const SERVER = join(dirname(createRequire(import.meta.url).resolve('@coldtier/te
 
 interface Server {
   readonly url: string;
+  readonly pid: number;
   stop(): Promise<void>;
 }
 
@@ -52,11 +53,28 @@ async function startServer(dataDir: string): Promise<Server> {
   const { url } = JSON.parse(first.value as string) as { url: string };
   return {
     url,
+    pid: child.pid!,
     async stop() {
       child.kill('SIGTERM');
       await exited;
     },
   };
+}
+
+let clockTicks: number | undefined;
+
+/**
+ * CPU seconds (user + system) a process has used so far, from /proc
+ * (Linux); undefined where there is none. The servers' CPU shows where a
+ * measurement's time went on a machine whose cores they share.
+ */
+async function cpuSecondsOf(pid: number): Promise<number | undefined> {
+  const stat = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => undefined);
+  if (!stat) return undefined;
+  clockTicks ??= Number(execFileSync('getconf', ['CLK_TCK'], { encoding: 'utf8' }).trim());
+  // The command name may hold spaces; utime and stime are the 12th and 13th fields after it.
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / clockTicks;
 }
 
 function intArg(argv: readonly string[], name: string, fallback: number): number {
@@ -105,7 +123,17 @@ function medianOf(runs: readonly Measurement[]): Measurement {
   const first = runs[0]!;
   const of = (pick: (m: Measurement) => number) => median(runs.map(pick));
   const phases = Object.fromEntries(Object.keys(first.phases).map((k) => [k, of((m) => m.phases[k] ?? 0)]));
-  return { ...first, seconds: of((m) => m.seconds), bytes: of((m) => m.bytes), files: of((m) => m.files), maxRssMiB: of((m) => m.maxRssMiB), phases };
+  const server = (name: 'clickhouse' | 's3') => (first.serverCpuSeconds?.[name] === undefined ? {} : { [name]: of((m) => m.serverCpuSeconds?.[name] ?? 0) });
+  return {
+    ...first,
+    seconds: of((m) => m.seconds),
+    bytes: of((m) => m.bytes),
+    files: of((m) => m.files),
+    maxRssMiB: of((m) => m.maxRssMiB),
+    cpuSeconds: of((m) => m.cpuSeconds),
+    serverCpuSeconds: { ...server('clickhouse'), ...server('s3') },
+    phases,
+  };
 }
 
 const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
@@ -143,6 +171,7 @@ function report(rows: number, mode: string, all: Record<Key, Measurement[]>, s3S
       `${label[key].padEnd(42)}${fmt(m.rows / m.seconds).padStart(12)}${fmt(m.seconds, 2).padStart(10)}${fmt(m.bytes / 2 ** 20, 1).padStart(10)}${String(m.files).padStart(7)}${fmt(m.maxRssMiB).padStart(14)}`,
     );
     if (repeat > 1) console.log(`${''.padEnd(42)}  runs (s): ${all[key].map((r) => fmt(r.seconds, 2)).join(', ')}; RSS (MiB): ${all[key].map((r) => fmt(r.maxRssMiB)).join(', ')}`);
+    console.log(`${''.padEnd(42)}  CPU (s): ${cpuOf(m)}`);
   }
   const { a, b, c, d, e, f, g, h } = results;
   if (a && b) {
@@ -189,6 +218,18 @@ function report(rows: number, mode: string, all: Record<Key, Measurement[]>, s3S
   );
 }
 
+/** Measurements whose process only sends ClickHouse the query. */
+const CLIENT_ONLY: readonly string[] = ['download', 's3-clickhouse'];
+
+function cpuOf(m: Measurement): string {
+  const { clickhouse, s3 } = m.serverCpuSeconds ?? {};
+  return [
+    `${CLIENT_ONLY.includes(m.kind) ? 'client' : clickhouse === undefined ? 'process (chdb in it)' : 'Coldtier'} ${fmt(m.cpuSeconds, 2)}`,
+    ...(clickhouse === undefined ? [] : [`ClickHouse server ${fmt(clickhouse, 2)}`]),
+    ...(s3 === undefined ? [] : [`S3 server ${fmt(s3, 2)}`]),
+  ].join(', ');
+}
+
 const phasesOf = (m: Measurement) => Object.entries(m.phases).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ');
 
 /** The S3 server the object-store measurements write to, or why there is none. */
@@ -217,11 +258,16 @@ async function main(): Promise<void> {
     if (setup.rows !== rows) throw new Error(`generated ${setup.rows} rows, expected ${rows}`);
     console.log(`generated in ${fmt(setup.seconds, 1)} s`);
     const all = Object.fromEntries(KEYS.map((k) => [k, []])) as unknown as Record<Key, Measurement[]>;
-    const once = async (key: Key, kind: string, source: string, env: NodeJS.ProcessEnv = {}) => {
+    const once = async (key: Key, kind: string, source: string, env: NodeJS.ProcessEnv = {}, servers: { clickhouse?: number; s3?: number } = {}) => {
       if (!only.has(key)) return;
       const out = join(root, kind);
       await mkdir(out);
-      const m = await measure(kind, source, out, rows, mode, env);
+      const cpu = async () => ({ clickhouse: servers.clickhouse && (await cpuSecondsOf(servers.clickhouse)), s3: servers.s3 && (await cpuSecondsOf(servers.s3)) });
+      const before = await cpu();
+      const measured = await measure(kind, source, out, rows, mode, env);
+      const after = await cpu();
+      const used = (name: 'clickhouse' | 's3') => (after[name] === undefined || before[name] === undefined ? {} : { [name]: after[name] - before[name] });
+      const m: Measurement = { ...measured, serverCpuSeconds: { ...used('clickhouse'), ...used('s3') } };
       all[key].push(m);
       console.log(`${kind}: ${fmt(m.seconds, 2)} s, ${fmt(m.maxRssMiB)} MiB`);
       await rm(out, { recursive: true, force: true });
@@ -230,7 +276,7 @@ async function main(): Promise<void> {
       for (const [key, kind] of [['a', 'export'], ['b', 'coldtier'], ['c', 'clickhouse-iceberg']] as const) await once(key, kind, dataDir);
       const server = await startServer(dataDir);
       try {
-        for (const [key, kind] of [['d', 'download'], ['e', 'coldtier-http']] as const) await once(key, kind, server.url);
+        for (const [key, kind] of [['d', 'download'], ['e', 'coldtier-http']] as const) await once(key, kind, server.url, {}, { clickhouse: server.pid });
         if (typeof s3 === 'object') {
           const admin = createClient({ url: server.url });
           await createBenchCollection(admin, s3.accessKeyId, s3.secretAccessKey).finally(() => admin.close());
@@ -239,7 +285,7 @@ async function main(): Promise<void> {
           Object.assign(process.env, env);
           const io = new S3FileIO({ endpoint: s3.endpoint, region: s3.region, pathStyle: true });
           for (const [key, kind] of [['f', 's3-clickhouse'], ['g', 's3-server-side'], ['h', 's3-stream']] as const) {
-            await once(key, kind, server.url, { ...env, [S3_PREFIX_ENV]: `${kind}-${r}` });
+            await once(key, kind, server.url, { ...env, [S3_PREFIX_ENV]: `${kind}-${r}` }, { clickhouse: server.pid, s3: s3.pid });
             await emptyBucket(io);
           }
         }

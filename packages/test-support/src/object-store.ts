@@ -15,6 +15,8 @@ const SECRET_ACCESS_KEY = 'coldtier-test-secret';
 /** A moto S3 server on a random loopback port. Any access key is accepted; these are the ones to use. */
 export interface S3Server {
   readonly endpoint: string;
+  /** The server's process, for measurements of its CPU time. */
+  readonly pid: number;
   readonly region: string;
   readonly accessKeyId: string;
   readonly secretAccessKey: string;
@@ -57,6 +59,7 @@ export async function startS3Server(): Promise<S3Server> {
   });
   return {
     endpoint,
+    pid: child.pid!,
     region: 'us-east-1',
     accessKeyId: ACCESS_KEY_ID,
     secretAccessKey: SECRET_ACCESS_KEY,
