@@ -1,8 +1,7 @@
-import { execFile, spawn } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import type { ClickHouseClient } from '@clickhouse/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEFAULT_WATERMARK_SCHEMA, bronzeTableDdl, clickHouseIcebergTable, insertTrades } from '@coldtier/offload-core';
@@ -10,6 +9,7 @@ import {
   createTempDir,
   createTestDatabase,
   openTestPool,
+  runPyIceberg,
   startClickHouseServer,
   startEmbeddedClickHouse,
   startFaultProxy,
@@ -44,7 +44,6 @@ const NAMED_COLLECTION = 'coldtier_lake';
 const BATCH = 500;
 const REST_SECRET = 'rest-client-secret-5f1d';
 const CH_PASSWORD = 'clickhouse-secret-9a7c';
-const PYTHON = fileURLToPath(new URL('../../../.venv-interop/bin/python', import.meta.url));
 const READER = fileURLToPath(new URL('fixtures/read_rest_table.py', import.meta.url));
 
 let dir: TempDir;
@@ -169,9 +168,8 @@ interface PyIcebergView {
 }
 
 async function readWithPyIceberg(table = TABLE): Promise<PyIcebergView> {
-  const { stdout } = await promisify(execFile)(PYTHON, [READER, rest.uri, s3.endpoint, `cold.${table}`], {
-    env: { ...process.env, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
-    timeout: 120_000,
+  const stdout = await runPyIceberg(READER, [rest.uri, s3.endpoint, `cold.${table}`], {
+    env: { AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
   });
   return JSON.parse(stdout) as PyIcebergView;
 }

@@ -1,8 +1,5 @@
-import { execFile } from 'node:child_process';
-import { access } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { createTempDir, startEmbeddedClickHouse } from '@coldtier/test-support';
+import { createTempDir, runPyIceberg, startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse, TempDir } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
@@ -29,8 +26,6 @@ import { bronzeDdl, bronzeInsert, cycles, tableConfig, useMigratedDatabase } fro
  * engines can read.
  */
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const PYTHON = `${REPO}.venv-interop/bin/python`;
 const SCRIPT = fileURLToPath(new URL('interop/read_table.py', import.meta.url));
 const DAY_TWO = { from: '2024-01-02T00:00:00+00:00', to: '2024-01-03T00:00:00+00:00' };
 
@@ -63,9 +58,6 @@ let ch: EmbeddedClickHouse;
 let temp: TempDir;
 
 beforeAll(async () => {
-  await access(PYTHON).catch(() => {
-    throw new Error(`PyIceberg is not installed: ${PYTHON} is missing. Run \`bash scripts/python-env.sh\` at the repository root.`);
-  });
   ch = await startEmbeddedClickHouse();
   temp = await createTempDir();
   await ch.client.command({ query: 'CREATE DATABASE k2' });
@@ -78,7 +70,7 @@ afterAll(async () => {
 /** Runs read_table.py; it also scans day two through a PyIceberg row filter. */
 async function pyiceberg(request: Record<string, unknown>): Promise<PyIcebergView> {
   const filter = `exchange_timestamp >= '${DAY_TWO.from}' AND exchange_timestamp < '${DAY_TWO.to}'`;
-  const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, JSON.stringify({ ...request, filter })], { maxBuffer: 16 * 1024 * 1024 });
+  const stdout = await runPyIceberg(SCRIPT, [JSON.stringify({ ...request, filter })]);
   return JSON.parse(stdout) as PyIcebergView;
 }
 

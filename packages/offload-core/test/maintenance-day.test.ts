@@ -1,8 +1,6 @@
-import { execFile } from 'node:child_process';
-import { access, mkdir } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { createTempDir, hadoopCatalogConf, runSparkSql, startEmbeddedClickHouse } from '@coldtier/test-support';
+import { createTempDir, hadoopCatalogConf, runPyIceberg, runSparkSql, startEmbeddedClickHouse } from '@coldtier/test-support';
 import type { EmbeddedClickHouse, TempDir } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
@@ -24,8 +22,6 @@ import { bronzeDdl, bronzeInsert, checksumQuery, cycles, readIceberg, tableConfi
  * retained snapshot (time travel); the counts before/after are printed.
  */
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const PYTHON = `${REPO}.venv-interop/bin/python`;
 const SCRIPT = fileURLToPath(new URL('interop/scan_snapshot.py', import.meta.url));
 const CYCLES = 96;
 const ROWS = CYCLES * 2000;
@@ -45,9 +41,6 @@ let temp: TempDir;
 let columns: ClickHouseColumn[];
 
 beforeAll(async () => {
-  await access(PYTHON).catch(() => {
-    throw new Error(`PyIceberg is not installed: ${PYTHON} is missing. Run \`bash scripts/python-env.sh\` at the repository root.`);
-  });
   ch = await startEmbeddedClickHouse();
   temp = await createTempDir();
   await ch.client.command({ query: 'CREATE DATABASE k2' });
@@ -59,8 +52,7 @@ afterAll(async () => {
 
 async function pyiceberg(table: LoadedTable, snapshotId?: bigint): Promise<PyScan> {
   const request = { static: table.metadataLocation, filter: ONE_DAY, ...(snapshotId === undefined ? {} : { snapshot_id: snapshotId.toString() }) };
-  const { stdout } = await promisify(execFile)(PYTHON, [SCRIPT, JSON.stringify(request)], { maxBuffer: 16 * 1024 * 1024 });
-  return JSON.parse(stdout) as PyScan;
+  return JSON.parse(await runPyIceberg(SCRIPT, [JSON.stringify(request)])) as PyScan;
 }
 
 async function chdbChecksum(table: LoadedTable, snapshotId?: bigint): Promise<Record<string, string>> {

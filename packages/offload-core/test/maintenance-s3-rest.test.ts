@@ -1,7 +1,5 @@
-import { execFile } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
-import { createTempDir, startEmbeddedClickHouse, startRestCatalog, startS3Server } from '@coldtier/test-support';
+import { createTempDir, runPyIceberg, startEmbeddedClickHouse, startRestCatalog, startS3Server } from '@coldtier/test-support';
 import type { EmbeddedClickHouse, RestCatalogServer, S3Server, TempDir } from '@coldtier/test-support';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ManualClock } from '../src/clock.js';
@@ -26,8 +24,6 @@ import { bronzeDdl, bronzeInsert, cycles, tableConfig } from './embedded-helpers
  * catalog, reads the same rows before and after.
  */
 
-const REPO = fileURLToPath(new URL('../../../', import.meta.url));
-const PYTHON = `${REPO}.venv-interop/bin/python`;
 const SCAN = fileURLToPath(new URL('interop/scan_snapshot.py', import.meta.url));
 const CYCLES = 6;
 const id = { namespace: ['cold'], name: 'trades' };
@@ -85,8 +81,7 @@ async function pyiceberg(): Promise<PyScan> {
       's3.force-virtual-addressing': 'false',
     },
   };
-  const { stdout } = await promisify(execFile)(PYTHON, [SCAN, JSON.stringify(request)], { maxBuffer: 16 * 1024 * 1024 });
-  const { rows, sequence_sum, trade_ids, timestamp_sum } = JSON.parse(stdout) as PyScan;
+  const { rows, sequence_sum, trade_ids, timestamp_sum } = JSON.parse(await runPyIceberg(SCAN, [JSON.stringify(request)])) as PyScan;
   return { rows, sequence_sum, trade_ids, timestamp_sum };
 }
 

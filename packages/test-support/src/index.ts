@@ -15,3 +15,5 @@ export { startRestCatalog, startS3Server } from './object-store.js';
 export type { RestCatalogOptions, RestCatalogServer, S3Server } from './object-store.js';
 export { startFaultProxy } from './fault-proxy.js';
 export type { Fault, FaultProxy, ProxiedRequest, ProxyReply } from './fault-proxy.js';
+export { runPyIceberg } from './pyiceberg.js';
+export type { PyIcebergRunOptions } from './pyiceberg.js';

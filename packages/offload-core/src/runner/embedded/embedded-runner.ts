@@ -22,7 +22,7 @@ import type { Lease, RunSuccess, WatermarkState } from '../../watermark/store.js
 import type { JobResult, JobRunner, OffloadJob } from '../contract.js';
 import { classifyEmbeddedFailure } from './classify.js';
 import { coldtierSummary, coldtierTableProperties, committedWatermarkOf } from './summary.js';
-import { prepareTarget, selectColumns, targetIdentifier } from './target-table.js';
+import { loadTargetIfExists, prepareTarget, selectColumns, targetIdentifier } from './target-table.js';
 
 /** Where a run is; `onStage` is called as each is reached. */
 export type EmbeddedStage = 'planned' | 'files_written' | 'committing' | 'committed';
@@ -187,9 +187,13 @@ export class EmbeddedIcebergRunner implements JobRunner {
   }
 
   async #prepare(table: TableConfig, signal: AbortSignal) {
-    const described = await describeClickHouseColumns(this.#clickhouse, parseQualifiedName(table.source), signal);
+    // The catalog's answer does not depend on the columns: both round trips at once.
+    const [described, existing] = await Promise.all([
+      describeClickHouseColumns(this.#clickhouse, parseQualifiedName(table.source), signal),
+      loadTargetIfExists(this.#catalog, table),
+    ]);
     const columns = selectColumns(table, described);
-    const prepared = await prepareTarget(this.#catalog, table, columns, this.#logger);
+    const prepared = await prepareTarget(this.#catalog, table, columns, this.#logger, existing);
     return { table: prepared.table, schema: prepared.schema, columns };
   }
 

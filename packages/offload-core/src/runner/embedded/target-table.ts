@@ -79,20 +79,28 @@ export interface PreparedTarget {
   readonly changes: readonly SchemaChange[];
 }
 
+/** The target table as the catalog holds it now, undefined when it does not exist yet. */
+export async function loadTargetIfExists(catalog: Catalog, table: TableConfig): Promise<LoadedTable | undefined> {
+  const id = targetIdentifier(table);
+  return (await catalog.tableExists(id)) ? catalog.loadTable(id) : undefined;
+}
+
 /**
- * Loads the target table, creating it (and its namespace) from the ClickHouse
- * columns when missing, and brings its schema up to the columns as
- * `onSchemaChange` says: `evolve` commits the new schema, `fail` throws
- * `SchemaMismatchError`. Safe against a concurrent creator or evolver.
+ * Loads the target table (or takes `loaded`, from {@link loadTargetIfExists}),
+ * creating it (and its namespace) from the ClickHouse columns when missing,
+ * and brings its schema up to the columns as `onSchemaChange` says:
+ * `evolve` commits the new schema, `fail` throws `SchemaMismatchError`.
+ * Safe against a concurrent creator or evolver.
  */
 export async function prepareTarget(
   catalog: Catalog,
   table: TableConfig,
   columns: readonly ClickHouseColumn[],
   logger: Logger,
+  loaded?: LoadedTable,
 ): Promise<PreparedTarget> {
   const id = targetIdentifier(table);
-  let loaded = await loadOrCreate(catalog, id, table, columns, logger);
+  loaded ??= await loadOrCreate(catalog, id, table, columns, logger);
   for (let attempt = 1; ; attempt++) {
     const metadata = loaded.metadata;
     const existing = currentSchema(metadata);
