@@ -1,4 +1,4 @@
-import { execFile, spawnSync } from 'node:child_process';
+import { execFile, spawn, spawnSync } from 'node:child_process';
 import { mkdtemp, rm, chown } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -51,6 +51,21 @@ async function runAsServerUser(argv: string[]): Promise<void> {
 }
 
 /**
+ * A detached shell that stops the cluster and removes its directory once
+ * this process is gone. pg_ctl daemonizes the server, so a test run killed
+ * before its teardown (a CI timeout, a second Ctrl-C) would otherwise leave
+ * it running, holding memory and a port, until the machine restarts.
+ * Returns a function that dismisses the watchdog.
+ */
+function stopWhenOwnerExits(stop: string[], dir: string): () => void {
+  const quote = (s: string) => `'${s.replace(/'/g, `'\\''`)}'`;
+  const script = `while kill -0 ${process.pid} 2>/dev/null; do sleep 1; done; ${stop.map(quote).join(' ')} >/dev/null 2>&1; rm -rf ${quote(dir)}`;
+  const watchdog = spawn('sh', ['-c', script], { detached: true, stdio: 'ignore' });
+  watchdog.unref();
+  return () => watchdog.kill();
+}
+
+/**
  * Starts a private PostgreSQL 15 cluster in a temp dir on a random loopback
  * port, unless `DATABASE_URL` is set, in which case that server is used.
  */
@@ -73,11 +88,15 @@ export async function startPostgres(env: NodeJS.ProcessEnv = process.env): Promi
     '-o', `-p ${port} -k ${dir} -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200`,
     'start',
   ]);
+  const stopArgv = [join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop'];
+  const [cmd, args] = asServerUser(stopArgv);
+  const dismissWatchdog = stopWhenOwnerExits([cmd, ...args], dir);
   return {
     url: `postgres://postgres@127.0.0.1:${port}/postgres`,
     private: true,
     async stop() {
-      await runAsServerUser([join(bin, 'pg_ctl'), '-D', data, '-m', 'immediate', '-w', 'stop']).catch(() => {});
+      dismissWatchdog();
+      await runAsServerUser(stopArgv).catch(() => {});
       await rm(dir, { recursive: true, force: true });
     },
   };
