@@ -237,6 +237,8 @@ describe.each(MODES)('coldtier run --once, $mode export: ClickHouse over HTTP â†
     const queriesBefore = clickhouseProxy.requests.length;
     const result = await runOnce(configPath());
     expect(result.code, result.stderr).toBe(0);
+    // Every line is a log line, the AWS SDK's notice about Node versions included (Node prints warnings as free text).
+    for (const line of result.stderr.split('\n').filter((l) => l.trim() !== '')) expect(() => JSON.parse(line), line).not.toThrow();
     const view = await expectExactlyOnce(table);
     expect(view.snapshots).toHaveLength(1);
     expect(view.snapshots[0]).toMatchObject({ added_records: String(BATCH), total_records: String(BATCH) });

@@ -124,7 +124,7 @@ async function coldtier(client: ClickHouseClient, out: string, mode: ParquetExpo
   const phases: Record<string, number> = { prepare: 0, plan: 0, export: 0, footer: 0, commit: 0 };
   const parsed = tableSchema.parse({
     source: `${DATABASE}.${TABLE}`,
-    target: `cold.${TABLE}`,
+    target: `${target?.namespace ?? 'cold'}.${TABLE}`,
     layer: 'bronze',
     timestampColumn: 'exchange_timestamp',
     sequenceColumn: 'sequence_number',
@@ -158,7 +158,8 @@ async function coldtier(client: ClickHouseClient, out: string, mode: ParquetExpo
   phases['prepare'] = (at('planned') - start) / 1000;
   phases['footer'] = (at('files_written') - at('planned')) / 1000 - phases['plan']! - phases['export']!;
   phases['commit'] = (end - at('files_written')) / 1000;
-  const files = target ? await parquetObjects(target) : (await sizeOf(out)).files;
+  const location = (await catalog.loadTable({ namespace: [target?.namespace ?? 'cold'], name: TABLE })).metadata.location;
+  const files = target ? await parquetObjects(target, location) : (await sizeOf(out)).files;
   return { seconds: (end - start) / 1000, bytes: result.bytesWritten, files, phases };
 }
 

@@ -9,8 +9,8 @@
  * skipped with the reason when it is not installed): ClickHouse writing
  * the window to S3 itself (f) vs Coldtier's `server-side` (g) and `stream`
  * (h) exports, ClickHouse over HTTP in all three.
- * Usage: node bench/dist/run.js [--rows N] [--repeat R] [--mode server-side|stream] [--only a,b,...]
- * (defaults 5,000,000 rows, 1 repetition, server-side: chdb writes the files in (b), every measurement).
+ * Usage: node bench/dist/run.js [--rows N] [--repeat R] [--mode server-side|stream] [--only a,b,...] [--catalog filesystem|rest]
+ * (defaults 5,000,000 rows, 1 repetition, server-side: chdb writes the files in (b), every measurement, the filesystem catalog on S3).
  * With R > 1 each measurement runs R times, interleaved, and the medians are reported.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
@@ -20,12 +20,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import { startS3Server } from '@coldtier/test-support';
-import type { S3Server } from '@coldtier/test-support';
+import { startRestCatalog, startS3Server } from '@coldtier/test-support';
+import type { RestCatalogServer, S3Server } from '@coldtier/test-support';
 import { createClient } from '@clickhouse/client';
 import { S3FileIO } from '@coldtier/offload-core';
 import type { Measurement } from './measure.js';
-import { BENCH_BUCKET, S3_ENDPOINT_ENV, S3_PREFIX_ENV, createBenchCollection, emptyBucket } from './object-store.js';
+import { BENCH_BUCKET, REST_URI_ENV, REST_WAREHOUSE_BUCKET, S3_ENDPOINT_ENV, S3_PREFIX_ENV, createBenchCollection, emptyBuckets } from './object-store.js';
 
 const RESULT_PREFIX = 'BENCH_RESULT ';
 const MEASURE = fileURLToPath(new URL('./measure.js', import.meta.url));
@@ -140,6 +140,13 @@ const KEYS = ['a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'] as const;
 type Key = (typeof KEYS)[number];
 const S3_KEYS: readonly Key[] = ['f', 'g', 'h'];
 
+function catalogArg(argv: readonly string[]): 'filesystem' | 'rest' {
+  const i = argv.indexOf('--catalog');
+  const catalog = i < 0 ? 'filesystem' : argv[i + 1];
+  if (catalog !== 'filesystem' && catalog !== 'rest') throw new Error(`--catalog: expected filesystem or rest, got ${catalog}`);
+  return catalog;
+}
+
 function onlyArg(argv: readonly string[]): Set<Key> {
   const i = argv.indexOf('--only');
   if (i < 0) return new Set(KEYS);
@@ -149,7 +156,7 @@ function onlyArg(argv: readonly string[]): Set<Key> {
   return new Set(keys as Key[]);
 }
 
-function report(rows: number, mode: string, all: Record<Key, Measurement[]>, s3Skipped: string | undefined): void {
+function report(rows: number, mode: string, catalog: string, all: Record<Key, Measurement[]>, s3Skipped: string | undefined): void {
   const measured = KEYS.filter((k) => all[k].length > 0);
   const results = Object.fromEntries(measured.map((k) => [k, medianOf(all[k])])) as Partial<Record<Key, Measurement>>;
   const repeat = Math.max(...measured.map((k) => all[k].length));
@@ -191,7 +198,7 @@ function report(rows: number, mode: string, all: Record<Key, Measurement[]>, s3S
   if (s3Skipped) console.log(`\nTo S3: skipped (${s3Skipped})`);
   if (f && g) {
     const gf = f.seconds / g.seconds;
-    console.log(`\nTo S3 (moto; filesystem catalog on the bucket): g/f = ${fmt(gf, 2)} (goal ≥ ${S3_RATIO_GOAL}: ${gf >= S3_RATIO_GOAL ? 'met' : 'NOT met'})`);
+    console.log(`\nTo S3 (moto; ${catalog === 'rest' ? 'the REST catalog server' : 'filesystem catalog on the bucket'}): g/f = ${fmt(gf, 2)} (goal ≥ ${S3_RATIO_GOAL}: ${gf >= S3_RATIO_GOAL ? 'met' : 'NOT met'})`);
     console.log(`Coldtier phases, server-side (s): ${phasesOf(g)}`);
   }
   if (f && h) console.log(`h/f = ${fmt(f.seconds / h.seconds, 2)}`);
@@ -232,14 +239,22 @@ function cpuOf(m: Measurement): string {
 
 const phasesOf = (m: Measurement) => Object.entries(m.phases).map(([k, v]) => `${k} ${fmt(v, 2)}`).join(', ');
 
-/** The S3 server the object-store measurements write to, or why there is none. */
-async function startObjectStore(): Promise<S3Server | string> {
+interface ObjectStore {
+  readonly s3: S3Server;
+  /** With `--catalog rest`. */
+  readonly rest?: RestCatalogServer;
+}
+
+/** The S3 server the object-store measurements write to (and the REST catalog server on it), or why there is none. */
+async function startObjectStore(catalog: 'filesystem' | 'rest'): Promise<ObjectStore | string> {
+  let s3: S3Server | undefined;
   try {
-    const s3 = await startS3Server();
+    s3 = await startS3Server();
     await s3.createBucket(BENCH_BUCKET);
-    return s3;
+    return catalog === 'rest' ? { s3, rest: await startRestCatalog({ s3, bucket: REST_WAREHOUSE_BUCKET }) } : { s3 };
   } catch (error) {
-    return `no S3 server: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
+    await s3?.stop();
+    return `no S3 server${catalog === 'rest' ? ' or REST catalog server' : ''}: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`;
   }
 }
 
@@ -249,8 +264,9 @@ async function main(): Promise<void> {
   const repeat = intArg(argv, '--repeat', 1);
   const mode = modeArg(argv);
   const only = onlyArg(argv);
+  const catalog = catalogArg(argv);
   const root = await mkdtemp(join(tmpdir(), 'coldtier-bench-'));
-  const s3 = S3_KEYS.some((k) => only.has(k)) ? await startObjectStore() : undefined;
+  const store = S3_KEYS.some((k) => only.has(k)) ? await startObjectStore(catalog) : undefined;
   try {
     const dataDir = join(root, 'chdb');
     console.log(`generating ${fmt(rows)} rows in ${dataDir} ...`);
@@ -277,25 +293,35 @@ async function main(): Promise<void> {
       const server = await startServer(dataDir);
       try {
         for (const [key, kind] of [['d', 'download'], ['e', 'coldtier-http']] as const) await once(key, kind, server.url, {}, { clickhouse: server.pid });
-        if (typeof s3 === 'object') {
+        if (typeof store === 'object') {
+          const { s3, rest } = store;
           const admin = createClient({ url: server.url });
           await createBenchCollection(admin, s3.accessKeyId, s3.secretAccessKey).finally(() => admin.close());
-          const env = { [S3_ENDPOINT_ENV]: s3.endpoint, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey, AWS_REGION: s3.region };
+          const env = {
+            [S3_ENDPOINT_ENV]: s3.endpoint,
+            ...(rest ? { [REST_URI_ENV]: rest.uri } : {}),
+            AWS_ACCESS_KEY_ID: s3.accessKeyId,
+            AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+            AWS_REGION: s3.region,
+          };
           // This script's own S3 client (emptying the bucket) takes moto's keys from the default chain, as the measurements do.
           Object.assign(process.env, env);
           const io = new S3FileIO({ endpoint: s3.endpoint, region: s3.region, pathStyle: true });
           for (const [key, kind] of [['f', 's3-clickhouse'], ['g', 's3-server-side'], ['h', 's3-stream']] as const) {
             await once(key, kind, server.url, { ...env, [S3_PREFIX_ENV]: `${kind}-${r}` }, { clickhouse: server.pid, s3: s3.pid });
-            await emptyBucket(io);
+            await emptyBuckets(io);
           }
         }
       } finally {
         await server.stop();
       }
     }
-    report(rows, mode, all, typeof s3 === 'string' ? s3 : undefined);
+    report(rows, mode, catalog, all, typeof store === 'string' ? store : undefined);
   } finally {
-    if (typeof s3 === 'object') await s3.stop();
+    if (typeof store === 'object') {
+      await store.rest?.stop();
+      await store.s3.stop();
+    }
     await rm(root, { recursive: true, force: true });
   }
 }

@@ -146,6 +146,49 @@ describe('S3FileIO on an S3-compatible server (moto)', () => {
     expect(await io.exists(staged.location)).toBe(false);
   });
 
+  it('uploads a staged file in parts of the configured size, at most the configured number at once, and aborts the upload when a part fails', async () => {
+    await s3.createBucket('parts-test');
+    const client = new S3Client(s3ClientConfig({ endpoint: s3.endpoint, region: s3.region, pathStyle: true, maxAttempts: 1 }));
+    const parts: number[] = [];
+    let inFlight = 0;
+    let mostInFlight = 0;
+    const failingParts = new Set<number>();
+    client.middlewareStack.add(
+      (next, context) => async (args) => {
+        if (context.commandName !== 'UploadPartCommand') return next(args);
+        const input = args.input as { PartNumber: number; ContentLength: number };
+        parts.push(input.ContentLength);
+        mostInFlight = Math.max(mostInFlight, ++inFlight);
+        try {
+          if (failingParts.has(input.PartNumber)) throw new Error('connection reset while sending the part');
+          return await next(args);
+        } finally {
+          inFlight--;
+        }
+      },
+      { step: 'initialize' },
+    );
+    const sized = new S3FileIO({ endpoint: s3.endpoint, region: s3.region, pathStyle: true, partSizeBytes: 5 * 1024 * 1024, partsInFlight: 2 }, client);
+    const bytes = randomBytes(17 * 1024 * 1024 + 5);
+    const staged = await sized.stage('s3://parts-test/t/data/parts.parquet');
+    await writeFile(staged.path, bytes);
+    await staged.publish();
+    expect(Buffer.from(await io.read('s3://parts-test/t/data/parts.parquet')).equals(bytes)).toBe(true);
+    const MiB = 1024 * 1024;
+    expect(parts.toSorted((a, b) => b - a)).toEqual([5 * MiB, 5 * MiB, 5 * MiB, 2 * MiB + 5]);
+    expect(mostInFlight).toBe(2);
+
+    failingParts.add(3);
+    const failing = await sized.stage('s3://parts-test/t/data/failing.parquet');
+    await writeFile(failing.path, bytes);
+    const error = await failing.publish().then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(StorageError);
+    expect((error as Error).message).toContain('s3://parts-test/t/data/failing.parquet');
+    expect(await io.exists('s3://parts-test/t/data/failing.parquet')).toBe(false);
+    expect(await multipartUploadsIn('parts-test')).toBe(0);
+    await failing.discard();
+  });
+
   it('parses s3, s3a and s3n locations as the same store and rejects others', () => {
     expect(parseS3Location('s3a://b/k/x')).toEqual({ bucket: 'b', key: 'k/x' });
     expect(parseS3Location('s3://b')).toEqual({ bucket: 'b', key: '' });

@@ -13,6 +13,8 @@ export interface CliIo {
   readonly errIsTty: boolean;
   /** Calls `handler` on SIGTERM/SIGINT; returns the remover. Only `start` installs one. */
   readonly onStopSignal: (handler: (signal: string) => void) => () => void;
+  /** Sends the process's warnings (Node's, a library's) to `handler` instead of stderr as free text. */
+  readonly onProcessWarning?: (handler: (warning: Error) => void) => void;
   /**
    * Set when a running `start` runs a command another process forwarded to
    * it: the command uses the daemon's open setup instead of opening its own.
@@ -40,6 +42,7 @@ export { COMMON_OPTIONS };
 /** The logger and setup every pipeline command starts from. */
 export async function openApp(values: CommonValues, io: CliIo, command: string, intervalSeconds?: number): Promise<App> {
   const logger = createAppLogger({ format: values['log-format'], file: values['log-file'], verbose: values.verbose === true, write: (line) => io.err(`${line}\n`) });
+  io.onProcessWarning?.((warning) => logger.warn('process warning', { name: warning.name, warning: warning.message }));
   if (io.daemonApp) return io.daemonApp.borrow(logger, command);
   return App.load({ config: values.config, stateDir: values['state-dir'], intervalSeconds, command }, logger, io.env);
 }

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import { createReadStream } from 'node:fs';
-import { mkdir, rm } from 'node:fs/promises';
+import { mkdir, open, rm } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type * as S3SdkModule from '@aws-sdk/client-s3';
@@ -69,9 +69,8 @@ export function parseS3Location(location: string): { bucket: string; key: string
 
 /**
  * FileIO over S3 and S3-compatible stores, on the AWS SDK v3 (the maintained
- * client; its standard retry strategy backs off on throttling and 5xx, and
- * `lib-storage` does multipart with bounded memory and aborts failed
- * uploads). Credentials come from the SDK's default provider chain
+ * client; its standard retry strategy backs off on throttling and 5xx).
+ * Credentials come from the SDK's default provider chain
  * (`AWS_ACCESS_KEY_ID`/`AWS_SECRET_ACCESS_KEY`, profiles, web identity,
  * container and instance roles), never from Coldtier's config file.
  */
@@ -263,17 +262,62 @@ export class S3FileIO implements FileIO {
     }
   }
 
-  /** Multipart above one part (a single PUT below), parts uploaded as they are read; a failed upload is aborted. */
+  /**
+   * Multipart above one part (a single PUT below); a failed upload is
+   * aborted. Each of the `partsInFlight` uploaders reads its parts from the
+   * staged file into one buffer of `partSize` it reuses, so memory is part
+   * size × parts in flight and a part the SDK retries is sent again from its
+   * buffer. lib-storage's `Upload`, used before, assembled parts from the
+   * file stream's chunks into new buffers: 54–82 MiB of external memory at
+   * 8 MiB × 2 parts in the bench's stream export to S3 at 10M rows, and
+   * peaks up to 209 MiB RSS.
+   */
   async #upload(bucket: string, key: string, path: string): Promise<void> {
-    const [{ client }, { Upload }] = await Promise.all([this.#sdk(), import('@aws-sdk/lib-storage')]);
-    const upload = new Upload({
-      client,
-      params: { Bucket: bucket, Key: key, Body: createReadStream(path, { highWaterMark: 1024 * 1024 }) },
-      partSize: this.#partSize,
-      queueSize: this.#partsInFlight,
-      leavePartsOnError: false,
-    });
-    await upload.done();
+    const { sdk, client } = await this.#sdk();
+    const object = { Bucket: bucket, Key: key };
+    const file = await open(path, 'r');
+    try {
+      const { size } = await file.stat();
+      if (size <= this.#partSize) {
+        const body = await readRange(file, Buffer.allocUnsafe(size), 0);
+        await client.send(new sdk.PutObjectCommand({ ...object, Body: body, ContentLength: size }));
+        return;
+      }
+      const { UploadId } = await client.send(new sdk.CreateMultipartUploadCommand(object));
+      if (!UploadId) throw new StorageError(`no upload id for s3://${bucket}/${key}`, { retryable: true });
+      const count = Math.ceil(size / this.#partSize);
+      const etags: (string | undefined)[] = [];
+      let next = 0;
+      let failed = false;
+      const uploader = async () => {
+        const buffer = Buffer.allocUnsafe(this.#partSize);
+        try {
+          for (let i = next++; i < count && !failed; i = next++) {
+            const start = i * this.#partSize;
+            const body = await readRange(file, buffer.subarray(0, Math.min(this.#partSize, size - start)), start);
+            const out = await client.send(new sdk.UploadPartCommand({ ...object, UploadId, PartNumber: i + 1, Body: body, ContentLength: body.length }));
+            etags[i] = out.ETag;
+          }
+        } catch (error) {
+          failed = true;
+          throw error;
+        }
+      };
+      // Settled, not raced: the upload is aborted only once no part is in flight.
+      const results = await Promise.allSettled(Array.from({ length: Math.min(this.#partsInFlight, count) }, uploader));
+      const rejected = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+      try {
+        if (rejected) throw rejected.reason;
+        const parts = etags.map((ETag, i) => ({ ETag, PartNumber: i + 1 }));
+        await client.send(new sdk.CompleteMultipartUploadCommand({ ...object, UploadId, MultipartUpload: { Parts: parts } }));
+      } catch (error) {
+        // The upload's parts cost storage until aborted; the lifecycle rule is only the backstop.
+        await client.send(new sdk.AbortMultipartUploadCommand({ ...object, UploadId })).catch(() => undefined);
+        throw error;
+      }
+    } finally {
+      await file.close();
+    }
   }
 
   #send<T>(location: string, request: (loaded: { sdk: S3Sdk; client: S3Client }, object: { Bucket: string; Key: string }) => Promise<T>): Promise<T> {
@@ -296,6 +340,16 @@ export class S3FileIO implements FileIO {
       });
     }
   }
+}
+
+/** Fills `buffer` from `file` at `position`; a short file is an error, not a short part. */
+async function readRange(file: FileHandle, buffer: Buffer, position: number): Promise<Buffer> {
+  for (let filled = 0; filled < buffer.length; ) {
+    const { bytesRead } = await file.read(buffer, filled, buffer.length - filled, position + filled);
+    if (bytesRead === 0) throw new StorageError(`the staged file ended after ${position + filled} bytes`, { retryable: false });
+    filled += bytesRead;
+  }
+  return buffer;
 }
 
 /** The SDK client configuration for these options: addressing, retries with backoff, timeouts. */
