@@ -4,6 +4,7 @@ import { decimalToBytes, valueFromBytes, valueToBytes } from '../src/iceberg/spe
 import { hashDouble } from '../src/iceberg/spec/murmur3.js';
 import { bindPartitionSpec, partitionPath } from '../src/iceberg/spec/partition.js';
 import type { IcebergSchema } from '../src/iceberg/spec/types.js';
+import { temporalPartitionRange } from '../src/iceberg/writer/partition-sql.js';
 
 const micros = (iso: string): bigint => BigInt(Date.parse(iso)) * 1000n;
 
@@ -79,6 +80,29 @@ describe('temporal and truncate transforms', () => {
       'ts_day=2026-11-21/sym=BTC%2FUSDT',
     );
     expect(partitionPath(bound, [0, null])).toBe('ts_day=1970-01-01/sym=null');
+  });
+});
+
+describe('the timestamps of a temporal partition', () => {
+  // Bounds and their neighbours, before and after the epoch, a leap day, and a year end.
+  const instants = ['1969-12-31T23:59:59.999999Z', '1970-01-01T00:00:00Z', '1968-02-29T12:00:00Z', '2024-02-29T23:59:59.999999Z', '2026-12-31T23:00:00Z', '2026-03-15T07:42:13.123456Z'];
+  it.each(['year', 'month', 'day', 'hour'] as const)('%s: a timestamp is in the range of its own partition value and next to no other', (kind) => {
+    const t = parseTransform(kind);
+    for (const iso of instants) {
+      const at = micros(iso) + (iso.endsWith('.999999Z') ? 999n : 0n);
+      const value = applyTransform(t, 'timestamptz', at) as number;
+      const range = temporalPartitionRange(kind, String(value))!;
+      expect(at >= range.start && at < range.end, `${iso} in ${kind} ${value}`).toBe(true);
+      expect(applyTransform(t, 'timestamptz', range.start)).toBe(value);
+      expect(applyTransform(t, 'timestamptz', range.end - 1n)).toBe(value);
+      expect(applyTransform(t, 'timestamptz', range.end)).toBe(value + 1);
+      expect(applyTransform(t, 'timestamptz', range.start - 1n)).toBe(value - 1);
+    }
+  });
+
+  it('is undefined for transforms that are not a time range', () => {
+    expect(temporalPartitionRange('identity', '3')).toBeUndefined();
+    expect(temporalPartitionRange('bucket', '3')).toBeUndefined();
   });
 });
 

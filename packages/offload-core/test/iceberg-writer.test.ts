@@ -132,6 +132,24 @@ describe.each(['stream', 'server-side'] as const)('ClickHouseParquetSource, %s e
     expect(written.dataFiles.every((f) => f.filePath.includes(`exchange_timestamp_day=`))).toBe(true);
   });
 
+  it('partitioned by hour of the timestamp, selects each hour by its time range: every row once, each in its own hour', async () => {
+    const ts = schema.fields.find((f) => f.name === 'exchange_timestamp')!;
+    const hourly: PartitionSpec = { 'spec-id': 0, fields: [{ 'source-id': ts.id, 'field-id': 1000, name: 'exchange_timestamp_hour', transform: 'hour' }] };
+    const written = await write({ partitionSpec: hourly });
+    expect(written.rowCount).toBe(2000n);
+    expect(written.dataFiles.length).toBeGreaterThan(50);
+    const [total] = await rows<{ n: string; ids: string }>(
+      `SELECT toString(count()) AS n, toString(uniqExact(trade_id)) AS ids FROM file('${written.glob}', 'Parquet')`,
+    );
+    expect(total).toEqual({ n: '2000', ids: '2000' });
+    for (const file of written.dataFiles) {
+      const [check] = await rows<{ outside: string }>(
+        `SELECT toString(countIf(intDiv(toUnixTimestamp64Micro(exchange_timestamp), 3600000000) != ${file.partition[0]})) AS outside FROM file('${file.filePath}', 'Parquet')`,
+      );
+      expect(check?.outside, file.filePath).toBe('0');
+    }
+  });
+
   it('puts Iceberg field ids on every schema element, nested ones included', async () => {
     const written = await write();
     const footer = await readParquetFooter(written.dataFiles[0]!.filePath);

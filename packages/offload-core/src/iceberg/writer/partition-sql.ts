@@ -2,6 +2,7 @@ import { OffloadError } from '../../errors.js';
 import type { PartitionValue } from '../spec/data-file.js';
 import { bindPartitionSpec } from '../spec/partition.js';
 import type { BoundPartitionField, PartitionSpec } from '../spec/partition.js';
+import type { Transform } from '../spec/transform.js';
 import type { IcebergSchema, PrimitiveType } from '../spec/types.js';
 
 /** A partition spec this writer cannot evaluate inside ClickHouse. */
@@ -71,6 +72,35 @@ function transformSql(bound: BoundPartitionField, e: string, table?: string): st
       if (source === 'string') return `leftUTF8(${e}, ${t.width})`;
       if (source === 'int' || source === 'long') return `toString(${e} - (((${e} % ${t.width}) + ${t.width}) % ${t.width}))`;
       return refuse();
+  }
+}
+
+const MICROS_PER_HOUR = 3_600_000_000n;
+const MICROS_PER_DAY = 24n * MICROS_PER_HOUR;
+const utcMicros = (year: number, month: number) => BigInt(Date.UTC(year, month, 1)) * 1000n;
+
+/**
+ * The timestamps (µs, `[start, end)`) of a year, month, day or hour
+ * partition, from its value as {@link transformSql} printed it; undefined
+ * for other transforms. A row is in the partition exactly when its
+ * timestamp is in the range, so a range can select the partition's rows
+ * instead of the transform's expression: ClickHouse then skips the source's
+ * parts and granules outside it rather than computing the expression for
+ * every row of the window.
+ */
+export function temporalPartitionRange(kind: Transform['kind'], text: string): { start: bigint; end: bigint } | undefined {
+  const n = Number(text);
+  switch (kind) {
+    case 'year':
+      return { start: utcMicros(1970 + n, 0), end: utcMicros(1971 + n, 0) };
+    case 'month':
+      return { start: utcMicros(1970, n), end: utcMicros(1970, n + 1) };
+    case 'day':
+      return { start: BigInt(n) * MICROS_PER_DAY, end: BigInt(n + 1) * MICROS_PER_DAY };
+    case 'hour':
+      return { start: BigInt(n) * MICROS_PER_HOUR, end: BigInt(n + 1) * MICROS_PER_HOUR };
+    default:
+      return undefined;
   }
 }
 

@@ -3,14 +3,15 @@ import { quoteClickHouse, quoteClickHouseQualified } from '../../identifiers/ind
 import type { QualifiedName } from '../../identifiers/index.js';
 import type { Cursor } from '../../watermark/cursor.js';
 import type { OffloadWindow } from '../../watermark/window.js';
-import { parseClickHouseType } from '../schema-mapping/clickhouse-type.js';
+import { parseClickHouseType, unwrapClickHouseType } from '../schema-mapping/clickhouse-type.js';
 import type { ClickHouseColumn } from '../schema-mapping/evolve.js';
 import { selectExpression } from '../schema-mapping/type-mapping.js';
 import type { PartitionValue } from '../spec/data-file.js';
 import type { FileIO } from '../io/file-io.js';
 import type { PartitionSpec } from '../spec/partition.js';
 import type { IcebergSchema } from '../spec/types.js';
-import { partitionExpressions } from './partition-sql.js';
+import { findFieldById } from '../spec/schema.js';
+import { partitionExpressions, temporalPartitionRange } from './partition-sql.js';
 import type { PartitionExpression } from './partition-sql.js';
 import { windowPredicate } from './window-sql.js';
 import type { CursorColumns, QueryParams } from './window-sql.js';
@@ -119,10 +120,27 @@ export class WindowPlan {
   /** The window's rows of `partition`. */
   filter(partition: WindowPartition, params: QueryParams): string {
     const parts = [windowPredicate(this.cursor, this.request.window, params)];
+    const ts = quoteClickHouse(this.cursor.timestamp);
     this.partitionExprs.forEach((p, i) => {
       const text = partition.texts[i];
-      parts.push(text === null || text === undefined ? `isNull(${p.sql})` : `${p.sql} = ${params.bind('String', text)}`);
+      const range = text === null || text === undefined || !this.#onCursorTimestamp(p) ? undefined : temporalPartitionRange(p.bound.transform.kind, text);
+      if (range) parts.push(`${ts} >= ${params.micros(range.start)} AND ${ts} < ${params.micros(range.end)}`);
+      else parts.push(text === null || text === undefined ? `isNull(${p.sql})` : `${p.sql} = ${params.bind('String', text)}`);
     });
     return parts.join(' AND ');
+  }
+
+  /**
+   * Whether the partition field transforms the cursor's timestamp column as
+   * stored: a DateTime or a DateTime64 of at most microseconds, which the
+   * cast to microseconds keeps exact (a finer one could round a row across
+   * a partition bound).
+   */
+  #onCursorTimestamp(p: PartitionExpression): boolean {
+    const source = findFieldById(this.request.schema, p.bound.field['source-id']);
+    if (source?.name !== this.cursor.timestamp) return false;
+    const column = this.request.columns.find((c) => c.name === source.name);
+    const type = column && unwrapClickHouseType(parseClickHouseType(column.type)).type;
+    return type?.kind === 'dateTime' || (type?.kind === 'dateTime64' && type.precision <= 6);
   }
 }
