@@ -40,6 +40,8 @@ import { CLI, assertBuilt, coldtier, daemonUrl, startDaemon, waitFor, type CliRe
 const TABLE = 'bronze_trades_binance';
 /** The server-side mode's table, beside the stream mode's, so each counts its own snapshots. */
 const SERVER_SIDE_TABLE = 'bronze_trades_kraken';
+/** The daemon with table maintenance on: its compactions add snapshots the other tables' counts would not expect. */
+const MAINTAINED_TABLE = 'bronze_trades_coinbase';
 const NAMED_COLLECTION = 'coldtier_lake';
 const BATCH = 500;
 const REST_SECRET = 'rest-client-secret-5f1d';
@@ -57,6 +59,7 @@ let clickhouseProxy: FaultProxy;
 let source: ClickHouseClient;
 let config: string;
 let serverSideConfig: string;
+let maintainedConfig: string;
 let env: NodeJS.ProcessEnv;
 let nextSequence = 1n;
 /** Snapshots each table had at its last exactly-once check (saves a PyIceberg start per test). */
@@ -77,15 +80,17 @@ beforeAll(async () => {
   await source.command({ query: 'CREATE DATABASE k2' });
   await source.command({ query: bronzeTableDdl('k2', TABLE, { ttlDays: null }) });
   await source.command({ query: bronzeTableDdl('k2', SERVER_SIDE_TABLE, { ttlDays: null }) });
+  await source.command({ query: bronzeTableDdl('k2', MAINTAINED_TABLE, { ttlDays: null }) });
   // What the operator does once on the ClickHouse server; Coldtier only names the collection.
   await source.command({ query: s3.namedCollectionSql(NAMED_COLLECTION) });
   config = join(dir.path, 'coldtier.yaml');
   serverSideConfig = join(dir.path, 'coldtier-server-side.yaml');
-  const yaml = (mode: 'stream' | 'server-side', clickhouseUrl: string, table: string) =>
+  maintainedConfig = join(dir.path, 'coldtier-maintained.yaml');
+  // Most tests count one snapshot per offload; maintenance (a rewrite is a snapshot too) runs for MAINTAINED_TABLE only.
+  const yaml = (mode: 'stream' | 'server-side', clickhouseUrl: string, table: string, maintenance = '{ enabled: false }') =>
     `lateDataBufferMinutes: 0
 retry: { retries: 0 }
-# These tests count one snapshot per offload; the daemon's table maintenance (a rewrite is a snapshot too) is tested elsewhere.
-maintenance: { enabled: false }
+maintenance: ${maintenance}
 clickhouse: { url: ${JSON.stringify(clickhouseUrl)}, username: offloader, passwordEnv: SOURCE_CLICKHOUSE_PASSWORD }
 runner:
   kind: embedded
@@ -105,6 +110,8 @@ tables:
 `;
   await writeFile(config, yaml('stream', clickhouse.url, TABLE));
   await writeFile(serverSideConfig, yaml('server-side', clickhouseProxy.uri, SERVER_SIDE_TABLE));
+  // After every cycle (0.0005 h), partitions compacted as soon as written; orphan removal keeps its default grace.
+  await writeFile(maintainedConfig, yaml('server-side', clickhouse.url, MAINTAINED_TABLE, '{ intervalHours: 0.0005, compactQuietMinutes: 0 }'));
   env = {
     COLDTIER_DATABASE_URL: db.url,
     SOURCE_CLICKHOUSE_PASSWORD: CH_PASSWORD,
@@ -164,7 +171,7 @@ interface PyIcebergView {
   field_ids: Record<string, number>;
   /** Per live data file, each top-level Parquet column's field id as written in the file's footer. */
   file_field_ids: Record<string, number | null>[];
-  snapshots: { id: string; run_id: string | null; added_records: string; total_records: string }[];
+  snapshots: { id: string; operation: string | null; run_id: string | null; added_records: string; total_records: string }[];
 }
 
 async function readWithPyIceberg(table = TABLE): Promise<PyIcebergView> {
@@ -193,7 +200,8 @@ async function expectExactlyOnce(table = TABLE): Promise<PyIcebergView> {
   expect(view.sum_sequence).toBe(totals.seq);
   expect(decimal(view.sum_price)).toBe(totals.price);
   expect(decimal(view.sum_quantity)).toBe(totals.quantity);
-  const runs = view.snapshots.map((s) => s.run_id);
+  // Offloads append; a compaction's replace carries the run id of the append it follows (with the watermark).
+  const runs = view.snapshots.filter((s) => s.operation === 'append').map((s) => s.run_id);
   expect(new Set(runs).size).toBe(runs.length);
   // The data files carry the table schema's field ids in their footers (PyIceberg alone would also read them by a name mapping).
   expect(view.file_field_ids.length).toBeGreaterThan(0);
@@ -356,6 +364,39 @@ describe.each(MODES)('coldtier start, $mode export', ({ table, configPath }) => 
     const view = await expectExactlyOnce(table);
     expect(view.snapshots).toHaveLength(before + 2);
     expect(view.snapshots.slice(-2).map((x) => x.added_records)).toEqual([String(BATCH), String(BATCH)]);
+  });
+});
+
+describe('coldtier start with table maintenance, server-side export', () => {
+  it('compacts the small files of five cycles on S3 through the named collection, and every row stays exactly once', { timeout: 360_000 }, async () => {
+    await insertBatch(MAINTAINED_TABLE);
+    const daemon = startDaemon(['--config', maintainedConfig, '--interval-seconds', '10', '--port', '0', '--log-format', 'json'], { env, cwd: dir.path });
+    try {
+      const url = await daemonUrl(daemon);
+      const cyclesWithRows = async (n: number) => {
+        const body = (await (await fetch(`${url}/status`)).json()) as { cycles: { status: string; totalRows: number }[] };
+        return body.cycles.filter((c) => c.status === 'success' && c.totalRows > 0).length >= n || undefined;
+      };
+      // Five files: compaction's least number of inputs below the target size (Spark's min-input-files).
+      for (let cycle = 1; cycle <= 5; cycle++) {
+        if (cycle > 1) await insertBatch(MAINTAINED_TABLE);
+        await waitFor(`cycle ${cycle} moving rows`, () => cyclesWithRows(cycle), daemon, 120_000);
+      }
+      const compacted = async () => {
+        const metrics = await (await fetch(`${url}/metrics`)).text();
+        const line = metrics.split('\n').find((l) => l.startsWith(`offload_maintenance_bytes_rewritten_total{table="${MAINTAINED_TABLE}"}`));
+        return line && Number(line.split(' ').at(-1)) > 0 ? line : undefined;
+      };
+      await waitFor('a compaction that rewrote files', compacted, daemon, 120_000);
+    } finally {
+      daemon.child.kill('SIGTERM');
+      expect(await daemon.exited, daemon.output()).toBe(0);
+      logs.push(daemon.output());
+    }
+    const view = await expectExactlyOnce(MAINTAINED_TABLE);
+    expect(view.file_field_ids.length).toBeLessThan(5);
+    expect(view.snapshots.filter((x) => x.operation === 'append').map((x) => x.added_records)).toEqual(Array(5).fill(String(BATCH)));
+    expect(view.snapshots.map((x) => x.operation)).toContain('replace');
   });
 });
 

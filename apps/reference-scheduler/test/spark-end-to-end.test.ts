@@ -54,12 +54,18 @@ let env: NodeJS.ProcessEnv;
 
 const warehouse = (kind: string): string => join(dir.path, `${kind}-warehouse`);
 
+/** When the last batch's insert returned (ms); the next batch waits until it can start after that batch's last row. */
+let lastInsertAt = 0;
+
 /**
- * Rows `from .. from+count-1`, 100 ms apart and ending a second ago: a batch
- * inserted later sorts after every earlier one (a Spark run takes longer than
- * a batch spans), so none of it lands behind the watermark as late data.
+ * Rows `from .. from+count-1`, 100 ms apart and ending a second ago. A batch
+ * starts after every earlier batch's last row (it waits for that when the
+ * previous one is younger than a batch spans), so none of it lands behind
+ * the watermark as late data: a Spark run is not always longer than a batch.
  */
 async function insertEvents(from: number, count: number): Promise<void> {
+  const wait = lastInsertAt + count * 100 + 100 - Date.now();
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   await source.command({
     query: `INSERT INTO src.events SELECT
       now64(3, 'UTC') - toIntervalMillisecond((${from + count} - number) * 100 + 1000),
@@ -67,6 +73,8 @@ async function insertEvents(from: number, count: number): Promise<void> {
       toDecimal64(number, 4) / 3, if(number % 3 = 0, NULL, concat('n', toString(number))), tuple(toString(number % 7), toInt32(number))
       FROM numbers(${from}, ${count})`,
   });
+  // After the insert: no later than the server's now64() of it, so the wait above is long enough.
+  lastInsertAt = Date.now();
 }
 
 /** Count and per-column sums; 128-bit sums so the UInt64 sequence does not wrap. */
