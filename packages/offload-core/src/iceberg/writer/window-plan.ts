@@ -80,6 +80,8 @@ export class WindowPlan {
   readonly sourceColumns: string;
   readonly castColumns: string;
   readonly partitionExprs: readonly PartitionExpression[];
+  /** Per partition field: whether a partition of it is selected by its time range (see `filter`). */
+  readonly #byTimeRange: readonly boolean[];
 
   constructor(readonly request: WriteWindowRequest) {
     const { table, schema, columns } = request;
@@ -115,6 +117,7 @@ export class WindowPlan {
       })(),
       table.name,
     );
+    this.#byTimeRange = this.partitionExprs.map((p) => this.#onCursorTimestamp(p));
   }
 
   /** The window's rows of `partition`. */
@@ -123,7 +126,7 @@ export class WindowPlan {
     const ts = quoteClickHouse(this.cursor.timestamp);
     this.partitionExprs.forEach((p, i) => {
       const text = partition.texts[i];
-      const range = text === null || text === undefined || !this.#onCursorTimestamp(p) ? undefined : temporalPartitionRange(p.bound.transform.kind, text);
+      const range = text === null || text === undefined || !this.#byTimeRange[i] ? undefined : temporalPartitionRange(p.bound.transform.kind, text);
       if (range) parts.push(`${ts} >= ${params.micros(range.start)} AND ${ts} < ${params.micros(range.end)}`);
       else parts.push(text === null || text === undefined ? `isNull(${p.sql})` : `${p.sql} = ${params.bind('String', text)}`);
     });
