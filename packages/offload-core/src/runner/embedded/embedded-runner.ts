@@ -11,7 +11,7 @@ import type { Snapshot } from '../../iceberg/spec/snapshot.js';
 import { defaultSpec } from '../../iceberg/spec/table-metadata.js';
 import { fastAppend } from '../../iceberg/transaction/fast-append.js';
 import type { RetryPolicy as CommitRetryPolicy } from '../../iceberg/transaction/commit-loop.js';
-import { ClickHouseParquetSource, describeClickHouseColumns } from '../../iceberg/writer/clickhouse-parquet-source.js';
+import { ClickHouseParquetSource } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import type { ParquetExportMode, ParquetQueryClient, ParquetSourceTable } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import { silentLogger } from '../../logger.js';
 import type { Logger } from '../../logger.js';
@@ -22,7 +22,7 @@ import type { Lease, RunSuccess, WatermarkState } from '../../watermark/store.js
 import type { JobResult, JobRunner, OffloadJob } from '../contract.js';
 import { classifyEmbeddedFailure } from './classify.js';
 import { coldtierSummary, coldtierTableProperties, committedWatermarkOf } from './summary.js';
-import { loadTargetIfExists, prepareTarget, selectColumns, targetIdentifier } from './target-table.js';
+import { prepareTargetForSource, targetIdentifier } from './target-table.js';
 
 /** Where a run is; `onStage` is called as each is reached. */
 export type EmbeddedStage = 'planned' | 'files_written' | 'committing' | 'committed';
@@ -186,15 +186,8 @@ export class EmbeddedIcebergRunner implements JobRunner {
     }
   }
 
-  async #prepare(table: TableConfig, signal: AbortSignal) {
-    // The catalog's answer does not depend on the columns: both round trips at once.
-    const [described, existing] = await Promise.all([
-      describeClickHouseColumns(this.#clickhouse, parseQualifiedName(table.source), signal),
-      loadTargetIfExists(this.#catalog, table),
-    ]);
-    const columns = selectColumns(table, described);
-    const prepared = await prepareTarget(this.#catalog, table, columns, this.#logger, existing);
-    return { table: prepared.table, schema: prepared.schema, columns };
+  #prepare(table: TableConfig, signal: AbortSignal) {
+    return prepareTargetForSource(this.#clickhouse, this.#catalog, table, this.#logger, signal);
   }
 
   #commit(job: OffloadJob, target: TableIdentifier, dataFiles: readonly DataFile[], maxCursor: Cursor, rows: number, startedAt: Date) {

@@ -10,6 +10,8 @@ import type { PartitionField, PartitionSpec } from '../../iceberg/spec/partition
 import { findFieldByName } from '../../iceberg/spec/schema.js';
 import { currentSchema } from '../../iceberg/spec/table-metadata.js';
 import type { IcebergSchema } from '../../iceberg/spec/types.js';
+import { describeClickHouseColumns } from '../../iceberg/writer/clickhouse-parquet-source.js';
+import type { ParquetQueryClient } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import type { Logger } from '../../logger.js';
 
 /**
@@ -80,13 +82,34 @@ export interface PreparedTarget {
 }
 
 /** The target table as the catalog holds it now, undefined when it does not exist yet. */
-export async function loadTargetIfExists(catalog: Catalog, table: TableConfig): Promise<LoadedTable | undefined> {
+async function loadTargetIfExists(catalog: Catalog, table: TableConfig): Promise<LoadedTable | undefined> {
   const id = targetIdentifier(table);
   return (await catalog.tableExists(id)) ? catalog.loadTable(id) : undefined;
 }
 
 /**
- * Loads the target table (or takes `loaded`, from {@link loadTargetIfExists}),
+ * What both runners do before a window: the source's offloaded columns from
+ * ClickHouse and the target table prepared for them ({@link prepareTarget}).
+ * ClickHouse and the catalog are asked at once: neither answer depends on
+ * the other, so a run starts one round trip sooner.
+ */
+export async function prepareTargetForSource(
+  clickhouse: ParquetQueryClient,
+  catalog: Catalog,
+  table: TableConfig,
+  logger: Logger,
+  signal?: AbortSignal,
+): Promise<PreparedTarget & { readonly columns: readonly ClickHouseColumn[] }> {
+  const [described, loaded] = await Promise.all([
+    describeClickHouseColumns(clickhouse, parseQualifiedName(table.source), signal),
+    loadTargetIfExists(catalog, table),
+  ]);
+  const columns = selectColumns(table, described);
+  return { ...(await prepareTarget(catalog, table, columns, logger, loaded)), columns };
+}
+
+/**
+ * Loads the target table (or takes `loaded`, the table as just loaded),
  * creating it (and its namespace) from the ClickHouse columns when missing,
  * and brings its schema up to the columns as `onSchemaChange` says:
  * `evolve` commits the new schema, `fail` throws `SchemaMismatchError`.

@@ -1,14 +1,13 @@
 import type { TableConfig } from '../../config/index.js';
 import type { Catalog } from '../../iceberg/catalog/catalog.js';
-import { parseQualifiedName, quoteClickHouse } from '../../identifiers/index.js';
+import { quoteClickHouse } from '../../identifiers/index.js';
 import { parseClickHouseType } from '../../iceberg/schema-mapping/clickhouse-type.js';
 import { selectExpression } from '../../iceberg/schema-mapping/type-mapping.js';
-import { describeClickHouseColumns } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import type { ParquetQueryClient } from '../../iceberg/writer/clickhouse-parquet-source.js';
 import type { Logger } from '../../logger.js';
 import type { Cursor } from '../../watermark/cursor.js';
 import { committedWatermarkOf } from '../embedded/summary.js';
-import { prepareTarget, selectColumns, targetIdentifier } from '../embedded/target-table.js';
+import { prepareTargetForSource, targetIdentifier } from '../embedded/target-table.js';
 import type { PreparedJob } from './args.js';
 
 /** The source Coldtier describes and the catalog the job writes to, as Coldtier reaches them. */
@@ -19,14 +18,12 @@ export interface SparkTarget {
 
 /**
  * Creates or evolves the target table exactly as the embedded runner does
- * (the same `prepareTarget`), then gives each offloaded column the cast that
+ * (the same `prepareTargetForSource`), then gives each offloaded column the cast that
  * makes ClickHouse's Parquet carry its Iceberg type: Spark appends those
  * columns unchanged, so the table never depends on Spark's type inference.
  */
 export async function prepareSparkTarget(target: SparkTarget, table: TableConfig, logger: Logger, signal?: AbortSignal): Promise<PreparedJob> {
-  const described = await describeClickHouseColumns(target.clickhouse, parseQualifiedName(table.source), signal);
-  const columns = selectColumns(table, described);
-  const { schema } = await prepareTarget(target.catalog, table, columns, logger);
+  const { schema, columns } = await prepareTargetForSource(target.clickhouse, target.catalog, table, logger, signal);
   const select = columns.map((column) => {
     const field = schema.fields.find((f) => f.name === column.name);
     // prepareTarget just brought the schema up to these columns.
